@@ -1,0 +1,188 @@
+// The host/enclave call ABI shared by generated code on both sides and by every backend.
+//
+// Nothing crosses the boundary as a pointer: a call is a *frame* of items (values, buffers,
+// null markers, output-size requests) written by the caller's proxy, and a reply frame of
+// items written by the callee's dispatcher. The receiver copies the whole frame into its own
+// memory once, then validates every item against what the EDL declares (DESIGN §5 rules 1-4),
+// so hostile lengths, overlapping or overflowing sizes and missing terminators are refused
+// before any user code runs. The same frames travel in-process (sim) or through shared
+// memory (soft), so tests on sim exercise the real checks. docs/abi.md gives the byte layout.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "confide/bytes.h"
+#include "confide/status.h"
+
+namespace confide::abi {
+
+inline constexpr uint32_t kAbiVersion = 1;
+inline constexpr uint32_t kFrameMagic = 0x4d524643;  // "CFRM"
+inline constexpr size_t kFrameHeaderSize = 16;       // magic u32, item count u32, total size u64
+inline constexpr size_t kItemHeaderSize = 16;        // kind u32, reserved u32, length u64
+inline constexpr uint32_t kMaxItems = 4096;
+
+enum class ItemKind : uint32_t {
+  kValue = 1,       // bytes of a by-value parameter or return value
+  kBuffer = 2,      // bytes pointed to by an [in] / [in,out] pointer, or an [out] result
+  kNull = 3,        // a null pointer
+  kOutRequest = 4,  // an [out] pointer: only its length travels (u64 payload)
+};
+
+// Bytes an item of `payload` bytes takes in a frame (header + payload padded to 8).
+constexpr size_t ItemSize(size_t payload) { return kItemHeaderSize + ((payload + 7) & ~size_t{7}); }
+
+class FrameWriter {
+ public:
+  FrameWriter() { out_.resize(kFrameHeaderSize); }
+
+  void Value(const void* data, size_t n) { Add(ItemKind::kValue, data, n); }
+  template <typename T>
+  void Value(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>, "by-value EDL parameters must be trivially copyable");
+    Value(&v, sizeof v);
+  }
+  // A pointer parameter's bytes, or a null marker when `data` is null.
+  void Buffer(const void* data, size_t n) {
+    if (data == nullptr) Add(ItemKind::kNull, nullptr, 0);
+    else Add(ItemKind::kBuffer, data, n);
+  }
+  // An [out] pointer: the callee allocates `n` zeroed bytes and returns them.
+  void OutRequest(const void* host_ptr, size_t n) {
+    if (host_ptr == nullptr) { Add(ItemKind::kNull, nullptr, 0); return; }
+    uint64_t len = n;
+    Add(ItemKind::kOutRequest, &len, sizeof len);
+  }
+
+  size_t size() const { return out_.size(); }
+  // Completes the header and hands the frame out; the writer is empty afterwards.
+  Bytes Finish();
+
+ private:
+  void Add(ItemKind kind, const void* data, size_t n);
+  Bytes out_;
+  uint32_t count_ = 0;
+};
+
+struct Item {
+  ItemKind kind;
+  ByteSpan data;
+};
+
+// A validated view of a frame. Parse checks the header and that every item lies inside the
+// frame; the typed accessors check each item against the declaration and name the parameter.
+class FrameView {
+ public:
+  // `what` names the call in errors, e.g. "ecall 'add'".
+  static Result<FrameView> Parse(ByteSpan frame, std::string_view what);
+
+  size_t size() const { return items_.size(); }
+  // Exactly `n` items, or an error naming the call.
+  Status ExpectItems(size_t n) const;
+
+  // A by-value item of exactly sizeof(T) bytes.
+  template <typename T>
+  Status GetValue(size_t index, std::string_view param, T* out) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    ByteSpan b;
+    CONFIDE_RETURN_IF_ERROR(ValueBytes(index, param, sizeof(T), &b));
+    std::memcpy(out, b.data(), sizeof(T));
+    return Status::Ok();
+  }
+  // A buffer of exactly `expected` bytes, or null (data() == nullptr) when `allow_null`.
+  Status GetBuffer(size_t index, std::string_view param, size_t expected, bool allow_null, ByteSpan* out) const;
+  // A [string] / [wstring] buffer: at least one character, the terminator at the last
+  // position (never strlen over foreign memory). `char_size` is 1 or sizeof(wchar_t).
+  Status GetString(size_t index, std::string_view param, size_t char_size, bool allow_null, ByteSpan* out) const;
+  // An [out] request whose length must equal `expected`; *is_null set for a null pointer.
+  Status GetOutRequest(size_t index, std::string_view param, size_t expected, bool* is_null) const;
+  // An [out] request whose length the callee cannot know in advance ([out, string] is refused
+  // by the EDL compiler; this serves size-bounded outputs).
+  Status GetOutRequestAny(size_t index, std::string_view param, uint64_t max, uint64_t* length, bool* is_null) const;
+
+ private:
+  Status ValueBytes(size_t index, std::string_view param, size_t n, ByteSpan* out) const;
+  Status At(size_t index, std::string_view param, const Item** item) const;
+  std::string what_;
+  std::vector<Item> items_;
+};
+
+// count * elem_size, refusing overflow; the error names the parameter.
+Status CheckedSize(uint64_t count, size_t elem_size, std::string_view param, size_t* out);
+// a + b, refusing overflow.
+Status CheckedAdd(size_t a, size_t b, std::string_view what, size_t* out);
+
+// ---------------------------------------------------------------- dispatch tables
+// Handlers receive the validated request frame and write the reply frame. A non-OK Status
+// travels back to the caller with its code and message.
+using Handler = Status (*)(const FrameView& request, FrameWriter& reply);
+
+struct EcallInfo {
+  const char* name;
+  Handler handler;
+  bool is_public;   // callable at top level; private ecalls only from an ocall that allows them
+  bool switchless;  // transition_using_threads
+};
+
+struct OcallInfo {
+  const char* name;
+  const uint32_t* allowed_ecalls;  // ecall ids the host may call while this ocall runs
+  uint32_t allowed_count;
+  bool switchless;
+};
+
+// Defined by the generated trusted code of an enclave (`confide_trusted_tables`).
+struct TrustedTables {
+  const EcallInfo* ecalls;
+  uint32_t ecall_count;
+  const OcallInfo* ocalls;
+  uint32_t ocall_count;
+};
+
+struct HostOcall {
+  const char* name;
+  Handler handler;
+};
+
+// Defined by the generated untrusted code; handed to Enclave::Create.
+struct UntrustedTables {
+  const HostOcall* ocalls;
+  uint32_t ocall_count;
+  const char* const* ecall_names;  // for error messages
+  uint32_t ecall_count;
+};
+
+}  // namespace confide::abi
+
+// ---------------------------------------------------------------- the C entry ABI
+// Every enclave image exports confide_enclave_start_v1 (defined by the trusted runtime).
+// The same C structs serve the in-process sim backend and the soft backend's enclave process.
+extern "C" {
+
+struct confide_host_v1 {
+  uint32_t abi_version;
+  void* ctx;
+  // Runs ocall `id` on thread slot `slot`. Returns a confide::Code; the reply frame (or, on
+  // error, the message text) is written to out[0..out_cap), its length to *out_len.
+  int32_t (*ocall)(void* ctx, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out,
+                   size_t out_cap, size_t* out_len);
+};
+
+struct confide_enclave_v1 {
+  uint32_t abi_version;
+  // Runs ecall `id` on thread slot `slot`; same conventions as confide_host_v1::ocall. The
+  // enclave copies `in` into its own memory first, then wipes `in` (it may carry secrets).
+  int32_t (*ecall)(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t out_cap,
+                   size_t* out_len);
+  // Wipes enclave state; every later ecall fails.
+  void (*terminate)(void);
+};
+
+typedef int32_t (*confide_enclave_start_v1_fn)(const struct confide_host_v1* host, uint32_t num_tcs,
+                                                struct confide_enclave_v1* out);
+}

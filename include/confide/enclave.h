@@ -1,0 +1,82 @@
+// The host side of confide: create an enclave from a signed image, call into it, destroy it.
+// Backend-neutral: nothing here depends on whether the enclave runs in-process (sim) or
+// isolated (soft, hardware). Generated host proxies call Enclave::Call.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "confide/abi.h"
+#include "confide/bytes.h"
+#include "confide/image.h"
+#include "confide/status.h"
+
+namespace confide {
+
+enum class BackendKind {
+  kAuto,  // the strongest backend this machine offers (today: sim)
+  kSim,   // in-process, no isolation: for debugging with gdb and unit tests
+  kSoft,  // kernel-isolated enclave process (not available yet)
+};
+// "auto" | "sim" | "soft"
+Result<BackendKind> ParseBackendKind(std::string_view name);
+std::string_view BackendName(BackendKind kind);
+
+struct EnclaveOptions {
+  BackendKind backend = BackendKind::kAuto;
+  // When all NumTCS thread slots are busy, a call waits this long for one, then fails with
+  // kUnavailable. Zero fails at once. Never waits forever.
+  std::chrono::milliseconds slot_wait{0};
+  // Refuse images signed with Debug=1 (production launch policy).
+  bool refuse_debug = false;
+};
+
+// Identity of a running enclave, as verified at load time.
+struct EnclaveIdentity {
+  image::Digest mrenclave{};
+  image::Digest mrsigner{};
+  image::EnclaveConfig config;
+};
+
+class Backend;  // private: src/host/backend.h
+
+class Enclave {
+ public:
+  // Reads and verifies the signed image (signature, measurement, layout) before any of its
+  // code runs, then starts it on the chosen backend. `tables` come from the generated
+  // untrusted code (its ocalls and ecall names).
+  static Result<std::unique_ptr<Enclave>> Create(const std::string& path, const abi::UntrustedTables& tables,
+                                                 const EnclaveOptions& options = {});
+  ~Enclave();  // terminates the enclave
+  Enclave(const Enclave&) = delete;
+  Enclave& operator=(const Enclave&) = delete;
+
+  // Sends ecall `id` with a request frame and returns the reply frame. Used by generated
+  // proxies; `reply_capacity` is the largest reply the proxy accepts.
+  Result<Bytes> Call(uint32_t id, Bytes request, size_t reply_capacity);
+
+  const EnclaveIdentity& identity() const { return identity_; }
+  BackendKind backend() const { return backend_kind_; }
+
+  // Internal: the backend's entry for ocalls coming back from the enclave.
+  int32_t DispatchOcall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
+                        size_t* out_len);
+
+ private:
+  struct SlotPool;
+  Enclave() = default;
+  Result<uint32_t> AcquireSlot();
+  void ReleaseSlot(uint32_t slot);
+
+  EnclaveIdentity identity_;
+  BackendKind backend_kind_ = BackendKind::kSim;
+  abi::UntrustedTables tables_{};
+  std::unique_ptr<SlotPool> slots_;
+  std::unique_ptr<Backend> backend_;
+  std::chrono::milliseconds slot_wait_{0};
+  confide_host_v1 host_{};  // what the enclave calls back through; outlives backend_
+};
+
+}  // namespace confide

@@ -1,0 +1,188 @@
+#include <string>
+
+#include "confide/abi.h"
+
+namespace confide::abi {
+namespace {
+
+const char* KindName(ItemKind k) {
+  switch (k) {
+    case ItemKind::kValue: return "value";
+    case ItemKind::kBuffer: return "buffer";
+    case ItemKind::kNull: return "null pointer";
+    case ItemKind::kOutRequest: return "output request";
+  }
+  return "unknown item";
+}
+
+void PutU32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
+void PutU64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
+uint32_t GetU32(const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+uint64_t GetU64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
+
+}  // namespace
+
+void FrameWriter::Add(ItemKind kind, const void* data, size_t n) {
+  size_t at = out_.size();
+  // Zero-filled growth: padding bytes never carry stale memory across the boundary.
+  out_.resize(at + ItemSize(n), 0);
+  PutU32(&out_[at], static_cast<uint32_t>(kind));
+  PutU64(&out_[at + 8], n);
+  if (n != 0) std::memcpy(&out_[at + kItemHeaderSize], data, n);
+  ++count_;
+}
+
+Bytes FrameWriter::Finish() {
+  PutU32(&out_[0], kFrameMagic);
+  PutU32(&out_[4], count_);
+  PutU64(&out_[8], out_.size());
+  Bytes done = std::move(out_);
+  out_.assign(kFrameHeaderSize, 0);
+  count_ = 0;
+  return done;
+}
+
+Result<FrameView> FrameView::Parse(ByteSpan frame, std::string_view what) {
+  FrameView v;
+  v.what_ = std::string(what);
+  auto bad = [&](const std::string& why) { return InvalidArgument(v.what_ + ": malformed call frame: " + why); };
+  if (frame.size() < kFrameHeaderSize) return bad("shorter than its 16-byte header");
+  if (GetU32(frame.data()) != kFrameMagic) return bad("bad magic");
+  uint32_t count = GetU32(frame.data() + 4);
+  uint64_t total = GetU64(frame.data() + 8);
+  if (total != frame.size())
+    return bad("header says " + std::to_string(total) + " bytes, frame has " + std::to_string(frame.size()));
+  if (count > kMaxItems) return bad("too many items (" + std::to_string(count) + ")");
+  size_t off = kFrameHeaderSize;
+  v.items_.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    if (frame.size() - off < kItemHeaderSize) return bad("item " + std::to_string(i) + " header is truncated");
+    uint32_t kind = GetU32(frame.data() + off);
+    uint32_t reserved = GetU32(frame.data() + off + 4);
+    uint64_t len = GetU64(frame.data() + off + 8);
+    if (kind < 1 || kind > 4) return bad("item " + std::to_string(i) + " has unknown kind " + std::to_string(kind));
+    if (reserved != 0) return bad("item " + std::to_string(i) + " has non-zero reserved bits");
+    size_t room = frame.size() - off - kItemHeaderSize;
+    // Compare before rounding so a huge length cannot wrap around.
+    if (len > room || ((len + 7) & ~uint64_t{7}) > room)
+      return bad("item " + std::to_string(i) + " claims " + std::to_string(len) + " bytes, only " +
+                 std::to_string(room) + " remain");
+    auto k = static_cast<ItemKind>(kind);
+    if (k == ItemKind::kNull && len != 0) return bad("null item " + std::to_string(i) + " carries data");
+    if (k == ItemKind::kOutRequest && len != 8) return bad("output request " + std::to_string(i) + " is not 8 bytes");
+    v.items_.push_back(Item{k, frame.subspan(off + kItemHeaderSize, len)});
+    off += kItemHeaderSize + ((len + 7) & ~uint64_t{7});
+  }
+  if (off != frame.size()) return bad(std::to_string(frame.size() - off) + " bytes after the last item");
+  return v;
+}
+
+Status FrameView::ExpectItems(size_t n) const {
+  if (items_.size() != n)
+    return InvalidArgument(what_ + ": expected " + std::to_string(n) + " items in the call frame, got " +
+                           std::to_string(items_.size()));
+  return Status::Ok();
+}
+
+Status FrameView::At(size_t index, std::string_view param, const Item** item) const {
+  if (index >= items_.size())
+    return InvalidArgument(what_ + ": parameter '" + std::string(param) + "' is missing from the call frame");
+  *item = &items_[index];
+  return Status::Ok();
+}
+
+Status FrameView::ValueBytes(size_t index, std::string_view param, size_t n, ByteSpan* out) const {
+  const Item* it;
+  CONFIDE_RETURN_IF_ERROR(At(index, param, &it));
+  if (it->kind != ItemKind::kValue || it->data.size() != n)
+    return InvalidArgument(what_ + ": parameter '" + std::string(param) + "' must be a " + std::to_string(n) +
+                           "-byte value, got a " + std::to_string(it->data.size()) + "-byte " + KindName(it->kind));
+  *out = it->data;
+  return Status::Ok();
+}
+
+Status FrameView::GetBuffer(size_t index, std::string_view param, size_t expected, bool allow_null,
+                            ByteSpan* out) const {
+  const Item* it;
+  CONFIDE_RETURN_IF_ERROR(At(index, param, &it));
+  if (it->kind == ItemKind::kNull) {
+    if (!allow_null)
+      return InvalidArgument(what_ + ": parameter '" + std::string(param) + "' must not be a null pointer");
+    *out = ByteSpan();
+    return Status::Ok();
+  }
+  if (it->kind != ItemKind::kBuffer)
+    return InvalidArgument(what_ + ": parameter '" + std::string(param) + "' must be a buffer, got a " +
+                           KindName(it->kind));
+  if (it->data.size() != expected)
+    return InvalidArgument(what_ + ": parameter '" + std::string(param) + "' carries " +
+                           std::to_string(it->data.size()) + " bytes but its size attribute says " +
+                           std::to_string(expected));
+  *out = it->data;
+  return Status::Ok();
+}
+
+Status FrameView::GetString(size_t index, std::string_view param, size_t char_size, bool allow_null,
+                            ByteSpan* out) const {
+  const Item* it;
+  CONFIDE_RETURN_IF_ERROR(At(index, param, &it));
+  if (it->kind == ItemKind::kNull) {
+    if (!allow_null)
+      return InvalidArgument(what_ + ": string parameter '" + std::string(param) + "' must not be a null pointer");
+    *out = ByteSpan();
+    return Status::Ok();
+  }
+  if (it->kind != ItemKind::kBuffer)
+    return InvalidArgument(what_ + ": string parameter '" + std::string(param) + "' must be a buffer");
+  const ByteSpan d = it->data;
+  if (d.size() < char_size || d.size() % char_size != 0)
+    return InvalidArgument(what_ + ": string parameter '" + std::string(param) + "' has length " +
+                           std::to_string(d.size()) + ", not a whole number of characters including the terminator");
+  for (size_t i = d.size() - char_size; i < d.size(); ++i)
+    if (d[i] != 0)
+      return InvalidArgument(what_ + ": string parameter '" + std::string(param) +
+                             "' is not terminated at its last character");
+  *out = d;
+  return Status::Ok();
+}
+
+Status FrameView::GetOutRequest(size_t index, std::string_view param, size_t expected, bool* is_null) const {
+  uint64_t len = 0;
+  CONFIDE_RETURN_IF_ERROR(GetOutRequestAny(index, param, UINT64_MAX, &len, is_null));
+  if (!*is_null && len != expected)
+    return InvalidArgument(what_ + ": output parameter '" + std::string(param) + "' requests " + std::to_string(len) +
+                           " bytes but its size attribute says " + std::to_string(expected));
+  return Status::Ok();
+}
+
+Status FrameView::GetOutRequestAny(size_t index, std::string_view param, uint64_t max, uint64_t* length,
+                                   bool* is_null) const {
+  const Item* it;
+  CONFIDE_RETURN_IF_ERROR(At(index, param, &it));
+  *is_null = it->kind == ItemKind::kNull;
+  if (*is_null) { *length = 0; return Status::Ok(); }
+  if (it->kind != ItemKind::kOutRequest)
+    return InvalidArgument(what_ + ": output parameter '" + std::string(param) + "' must be an output request, got a " +
+                           KindName(it->kind));
+  *length = GetU64(it->data.data());
+  if (*length > max)
+    return OutOfRange(what_ + ": output parameter '" + std::string(param) + "' requests " + std::to_string(*length) +
+                      " bytes, more than the " + std::to_string(max) + " allowed");
+  return Status::Ok();
+}
+
+Status CheckedSize(uint64_t count, size_t elem_size, std::string_view param, size_t* out) {
+  if (elem_size != 0 && count > SIZE_MAX / elem_size)
+    return OutOfRange("size of parameter '" + std::string(param) + "' overflows: " + std::to_string(count) + " x " +
+                      std::to_string(elem_size) + " bytes");
+  *out = static_cast<size_t>(count) * elem_size;
+  return Status::Ok();
+}
+
+Status CheckedAdd(size_t a, size_t b, std::string_view what, size_t* out) {
+  if (a > SIZE_MAX - b) return OutOfRange(std::string(what) + " overflows");
+  *out = a + b;
+  return Status::Ok();
+}
+
+}  // namespace confide::abi

@@ -1,0 +1,25 @@
+// The one interface a backend implements. Everything above it is backend-neutral.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "confide/abi.h"
+#include "confide/image.h"
+#include "confide/status.h"
+
+namespace confide {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Runs ecall `id` on thread slot `slot` (C entry ABI conventions of confide_enclave_v1).
+  virtual int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
+                        size_t* out_len) = 0;
+};
+
+// In-process backend: loads the verified image from a sealed memfd with dlopen. `host`
+// must outlive the backend.
+Result<std::unique_ptr<Backend>> CreateSimBackend(const image::SignedImage& image, const confide_host_v1* host);
+
+}  // namespace confide

@@ -1,0 +1,195 @@
+// The trusted runtime: entry point of every enclave image, ecall dispatch with the boundary
+// checks of DESIGN §5 (slot and id bounds, private ecalls, allow lists, initialisation),
+// copy-in / wipe of request frames, and the ocall path back to the host.
+#include <atomic>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include "confide/trusted.h"
+
+namespace confide::trusted {
+namespace {
+
+constexpr uint32_t kMaxTcs = 1024;
+
+struct Slot {
+  std::atomic<bool> busy{false};  // an ecall runs on this slot
+  int32_t in_ocall = -1;          // id of the ocall this slot is waiting in, or -1
+  uint32_t depth = 0;             // nesting: ecall -> ocall -> ecall ...
+};
+
+struct Runtime {
+  const confide_host_v1* host = nullptr;
+  uint32_t num_tcs = 0;
+  std::unique_ptr<Slot[]> slots;
+  std::atomic<bool> ready{false};
+};
+
+Runtime g_rt;
+thread_local int t_slot = -1;
+
+int32_t Fail(const Status& s, uint8_t* out, size_t cap, size_t* out_len) {
+  const std::string& m = s.message();
+  size_t n = m.size() < cap ? m.size() : cap;
+  if (n != 0) std::memcpy(out, m.data(), n);
+  *out_len = n;
+  return static_cast<int32_t>(s.code());
+}
+
+std::string EcallName(uint32_t id) {
+  return "ecall '" + std::string(confide_trusted_tables.ecalls[id].name) + "'";
+}
+
+// Decides whether ecall `id` may enter slot `s` now (DESIGN §5 rule 5).
+Status Admit(Slot& s, uint32_t id, bool* nested) {
+  const abi::EcallInfo& e = confide_trusted_tables.ecalls[id];
+  *nested = s.busy.load(std::memory_order_acquire);
+  if (!*nested) {
+    if (!e.is_public)
+      return PermissionDenied(EcallName(id) + " is private: only an ocall that lists it in allow(...) may call it");
+    bool expected = false;
+    if (!s.busy.compare_exchange_strong(expected, true, std::memory_order_acq_rel))
+      return Status(Code::kUnavailable, "thread slot is busy with another ecall");
+    return Status::Ok();
+  }
+  if (s.in_ocall < 0)
+    return Status(Code::kUnavailable, "thread slot is busy with another ecall (one host thread per slot)");
+  const abi::OcallInfo& o = confide_trusted_tables.ocalls[s.in_ocall];
+  for (uint32_t i = 0; i < o.allowed_count; ++i)
+    if (o.allowed_ecalls[i] == id) return Status::Ok();
+  return PermissionDenied(EcallName(id) + " may not be called during ocall '" + o.name +
+                          "': it is not in that ocall's allow(...) list");
+}
+
+Status RunHandler(uint32_t id, const abi::FrameView& request, Bytes* reply) {
+  abi::FrameWriter w;
+  Status s;
+  try {
+    s = confide_trusted_tables.ecalls[id].handler(request, w);
+  } catch (const std::exception& e) {
+    return Internal(EcallName(id) + " threw an exception (" + e.what() + "); exceptions must not leave the enclave");
+  } catch (...) {
+    return Internal(EcallName(id) + " threw an exception; exceptions must not leave the enclave");
+  }
+  if (!s.ok()) return s;
+  *reply = w.Finish();
+  return Status::Ok();
+}
+
+int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
+  *out_len = 0;
+  if (!g_rt.ready.load(std::memory_order_acquire))
+    return Fail(Status(Code::kUnavailable, "the enclave is not initialised or was terminated"), out, cap, out_len);
+  if (slot >= g_rt.num_tcs)
+    return Fail(OutOfRange("thread slot " + std::to_string(slot) + " is out of range (NumTCS is " +
+                           std::to_string(g_rt.num_tcs) + ")"),
+                out, cap, out_len);
+  if (id >= confide_trusted_tables.ecall_count)
+    return Fail(OutOfRange("ecall id " + std::to_string(id) + " is out of range (the enclave has " +
+                           std::to_string(confide_trusted_tables.ecall_count) + " ecalls)"),
+                out, cap, out_len);
+  Slot& s = g_rt.slots[slot];
+  bool nested = false;
+  Status admitted = Admit(s, id, &nested);
+  if (!admitted.ok()) return Fail(admitted, out, cap, out_len);
+
+  // Rule 1 and 8: one copy into enclave memory, then wipe the caller's buffer.
+  Bytes local(in, in + in_len);
+  SecureZero(in, in_len);
+  int saved_slot = t_slot;
+  t_slot = static_cast<int>(slot);
+  ++s.depth;
+  Bytes reply;
+  Status st;
+  auto view = abi::FrameView::Parse(local, EcallName(id));
+  st = view.ok() ? RunHandler(id, *view, &reply) : view.status();
+  --s.depth;
+  t_slot = saved_slot;
+  if (!nested) s.busy.store(false, std::memory_order_release);
+  SecureZero(local);
+
+  if (st.ok() && reply.size() > cap)
+    st = OutOfRange(EcallName(id) + " produced a " + std::to_string(reply.size()) +
+                    "-byte reply, larger than the caller's " + std::to_string(cap) + "-byte buffer");
+  if (!st.ok()) {
+    SecureZero(reply);
+    return Fail(st, out, cap, out_len);
+  }
+  std::memcpy(out, reply.data(), reply.size());
+  *out_len = reply.size();
+  SecureZero(reply);
+  return 0;
+}
+
+void Terminate() {
+  g_rt.ready.store(false, std::memory_order_release);
+}
+
+Status ValidateTables(const abi::TrustedTables& t) {
+  if (t.ecall_count != 0 && t.ecalls == nullptr) return InvalidArgument("ecall table is missing");
+  for (uint32_t i = 0; i < t.ecall_count; ++i)
+    if (t.ecalls[i].handler == nullptr || t.ecalls[i].name == nullptr)
+      return InvalidArgument("ecall table entry " + std::to_string(i) + " is incomplete");
+  for (uint32_t i = 0; i < t.ocall_count; ++i)
+    for (uint32_t j = 0; j < t.ocalls[i].allowed_count; ++j)
+      if (t.ocalls[i].allowed_ecalls[j] >= t.ecall_count)
+        return InvalidArgument("ocall '" + std::string(t.ocalls[i].name) + "' allows an unknown ecall id");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Bytes> Ocall(uint32_t id, const Bytes& request, size_t reply_capacity) {
+  if (t_slot < 0) return Status(Code::kUnavailable, "ocalls can only be made while an ecall runs");
+  if (id >= confide_trusted_tables.ocall_count)
+    return OutOfRange("ocall id " + std::to_string(id) + " is out of range");
+  const char* name = confide_trusted_tables.ocalls[id].name;
+  Slot& s = g_rt.slots[t_slot];
+  int32_t saved = s.in_ocall;
+  int slot = t_slot;
+  s.in_ocall = static_cast<int32_t>(id);
+  // The host writes into a buffer the enclave owns; its reply is never trusted in place.
+  Bytes reply(reply_capacity);
+  Bytes req = request;  // the host may wipe what it is given
+  size_t len = 0;
+  int32_t code = g_rt.host->ocall(g_rt.host->ctx, static_cast<uint32_t>(slot), id, req.data(), req.size(),
+                                  reply.data(), reply.size(), &len);
+  s.in_ocall = saved;
+  t_slot = slot;
+  if (len > reply_capacity)
+    return OutOfRange("ocall '" + std::string(name) + "': the host reported a " + std::to_string(len) +
+                      "-byte reply for a " + std::to_string(reply_capacity) + "-byte buffer");
+  reply.resize(len);
+  if (code != 0) {
+    auto c = static_cast<Code>(code);
+    if (code < 0 || code > static_cast<int32_t>(Code::kEnclaveCrashed)) c = Code::kInternal;
+    return Status(c, "ocall '" + std::string(name) + "' failed on the host: " + ToString(reply));
+  }
+  return reply;
+}
+
+int CurrentSlot() { return t_slot; }
+
+}  // namespace confide::trusted
+
+extern "C" __attribute__((visibility("default"))) int32_t confide_enclave_start_v1(const confide_host_v1* host,
+                                                                                  uint32_t num_tcs,
+                                                                                  confide_enclave_v1* out) {
+  using namespace confide;
+  using trusted::g_rt;
+  if (host == nullptr || out == nullptr || host->abi_version != abi::kAbiVersion || host->ocall == nullptr)
+    return static_cast<int32_t>(Code::kUnsupported);
+  if (num_tcs == 0 || num_tcs > trusted::kMaxTcs) return static_cast<int32_t>(Code::kOutOfRange);
+  if (g_rt.ready.load()) return static_cast<int32_t>(Code::kAlreadyExists);
+  if (!trusted::ValidateTables(confide_trusted_tables).ok()) return static_cast<int32_t>(Code::kInvalidArgument);
+  g_rt.host = host;
+  g_rt.num_tcs = num_tcs;
+  g_rt.slots.reset(new trusted::Slot[num_tcs]);
+  out->abi_version = abi::kAbiVersion;
+  out->ecall = trusted::Ecall;
+  out->terminate = trusted::Terminate;
+  g_rt.ready.store(true, std::memory_order_release);
+  return 0;
+}
