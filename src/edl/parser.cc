@@ -294,6 +294,11 @@ class Parser {
       const Token& p = Peek();
       if (p.kind == TokenKind::kIdentifier && IsOneOf(p.text, {"char", "short", "int", "long"})) {
         w = Next();
+      } else if (p.kind == TokenKind::kIdentifier &&
+                 IsOneOf(p.text, {"float", "double", "void", "bool", "wchar_t", "size_t", "int8_t",
+                                  "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t",
+                                  "uint64_t", "struct", "union", "enum", "const", "unsigned"})) {
+        return ErrorAt(p, "`unsigned` must be followed by char, short, int or long, not `" + p.text + "`");
       } else {
         t.is_unsigned = true;
         t.base = BaseType::kInt;
