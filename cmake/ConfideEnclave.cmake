@@ -57,6 +57,8 @@ function(confide_add_enclave name)
   set_target_properties(${name} PROPERTIES PREFIX "" CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
   # An enclave resolves nothing from the host program: every symbol must be defined at link time.
   target_link_options(${name} PRIVATE -Wl,-z,defs)
+  # GCC's unique symbols would keep an unloaded enclave's code and data mapped for good.
+  target_compile_options(${name} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-fno-gnu-unique>)
   if(ARG_EDL)
     target_link_libraries(${name} PRIVATE ${ARG_EDL}_trusted)
   endif()

@@ -1,6 +1,7 @@
 // The trusted runtime: entry point of every enclave image, ecall dispatch with the boundary
 // checks of DESIGN §5 (slot and id bounds, private ecalls, allow lists, initialisation),
 // copy-in / wipe of request frames, and the ocall path back to the host.
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <exception>
@@ -151,14 +152,15 @@ Result<Bytes> Ocall(uint32_t id, const Bytes& request, size_t reply_capacity) {
   int slot = t_slot;
   s.in_ocall = static_cast<int32_t>(id);
   // The host writes into a buffer the enclave owns; its reply is never trusted in place.
-  Bytes reply(reply_capacity);
+  // Error messages may use up to 1 KiB even when the expected reply is smaller.
+  Bytes reply(std::max<size_t>(reply_capacity, 1024));
   Bytes req = request;  // the host may wipe what it is given
   size_t len = 0;
   int32_t code = g_rt.host->ocall(g_rt.host->ctx, static_cast<uint32_t>(slot), id, req.data(), req.size(),
                                   reply.data(), reply.size(), &len);
   s.in_ocall = saved;
   t_slot = slot;
-  if (len > reply_capacity)
+  if (len > reply.size() || (code == 0 && len > reply_capacity))
     return OutOfRange("ocall '" + std::string(name) + "': the host reported a " + std::to_string(len) +
                       "-byte reply for a " + std::to_string(reply_capacity) + "-byte buffer");
   reply.resize(len);

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include "host/backend.h"
@@ -16,10 +18,11 @@ namespace {
 
 class SimBackend : public Backend {
  public:
-  SimBackend(void* handle, confide_enclave_v1 entry) : handle_(handle), entry_(entry) {}
+  SimBackend(int fd, void* handle, confide_enclave_v1 entry) : fd_(fd), handle_(handle), entry_(entry) {}
   ~SimBackend() override {
     entry_.terminate();
     dlclose(handle_);
+    close(fd_);
   }
   int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                 size_t* out_len) override {
@@ -27,6 +30,7 @@ class SimBackend : public Backend {
   }
 
  private:
+  int fd_;
   void* handle_;
   confide_enclave_v1 entry_;
 };
@@ -53,20 +57,62 @@ Result<int> SealedMemfd(ByteSpan elf) {
   return fd;
 }
 
+// glibc hands back an already-loaded object when a dlopen path string matches one it has
+// seen, and C++ objects with STB_GNU_UNIQUE symbols are never unloaded. A never-reused path
+// (a symlink named by a counter, pointing at the memfd) keeps every enclave's copy separate.
+class LoadPaths {
+ public:
+  ~LoadPaths() {
+    if (!dir_.empty()) rmdir(dir_.c_str());
+  }
+  Result<std::string> Link(int fd) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (dir_.empty()) {
+      const char* tmp = getenv("TMPDIR");
+      std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/confide-sim-XXXXXX";
+      if (mkdtemp(templ.data()) == nullptr)
+        return IoError("cannot create a directory for loading enclaves under " + templ + ": " + strerror(errno) +
+                       " (set TMPDIR to a writable directory)");
+      dir_ = templ;
+    }
+    std::string link = dir_ + "/enclave-" + std::to_string(++counter_) + ".so";
+    std::string target = "/proc/self/fd/" + std::to_string(fd);
+    if (symlink(target.c_str(), link.c_str()) != 0)
+      return IoError("cannot create " + link + ": " + strerror(errno));
+    return link;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string dir_;
+  uint64_t counter_ = 0;
+};
+
+LoadPaths& Paths() {
+  static LoadPaths paths;
+  return paths;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Backend>> CreateSimBackend(const image::SignedImage& image, const confide_host_v1* host) {
   CONFIDE_ASSIGN_OR_RETURN(int fd, SealedMemfd(image.elf));
-  std::string path = "/proc/self/fd/" + std::to_string(fd);
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  close(fd);  // the mapping keeps the sealed contents alive
+  auto path = Paths().Link(fd);
+  if (!path.ok()) {
+    close(fd);
+    return path.status();
+  }
+  void* handle = dlopen(path->c_str(), RTLD_NOW | RTLD_LOCAL);
+  unlink(path->c_str());
   if (handle == nullptr) {
+    close(fd);
     const char* err = dlerror();
     return InvalidArgument(std::string("the enclave image could not be loaded: ") + (err ? err : "unknown dlopen error"));
   }
   auto start = reinterpret_cast<confide_enclave_start_v1_fn>(dlsym(handle, "confide_enclave_start_v1"));
   if (start == nullptr) {
     dlclose(handle);
+    close(fd);
     return InvalidArgument(
         "the enclave image has no entry point confide_enclave_start_v1: link it with confide::trusted "
         "(confide_add_enclave does this)");
@@ -75,11 +121,12 @@ Result<std::unique_ptr<Backend>> CreateSimBackend(const image::SignedImage& imag
   int32_t rc = start(host, static_cast<uint32_t>(image.config.num_tcs), &entry);
   if (rc != 0 || entry.abi_version != abi::kAbiVersion || entry.ecall == nullptr || entry.terminate == nullptr) {
     dlclose(handle);
+    close(fd);
     return Status(rc != 0 ? static_cast<Code>(rc) : Code::kUnsupported,
                   "the enclave refused to start (code " + std::to_string(rc) +
                       "): its ABI version or tables do not match this runtime; rebuild it against this confide");
   }
-  return std::unique_ptr<Backend>(new SimBackend(handle, entry));
+  return std::unique_ptr<Backend>(new SimBackend(fd, handle, entry));
 }
 
 }  // namespace confide

@@ -1,0 +1,75 @@
+// A test enclave written directly against the ABI (what confide-edger8r generates), so the
+// runtime's own checks can be exercised without the code generator.
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "confide/trusted.h"
+
+using confide::Bytes;
+using confide::Status;
+using confide::abi::FrameView;
+using confide::abi::FrameWriter;
+
+namespace {
+
+// ecall 0 (public): echoes its one buffer item.
+Status Echo(const FrameView& in, FrameWriter& out) {
+  CONFIDE_RETURN_IF_ERROR(in.ExpectItems(1));
+  confide::ByteSpan b;
+  CONFIDE_RETURN_IF_ERROR(in.GetString(0, "text", 1, false, &b));
+  out.Buffer(b.data(), b.size());
+  return Status::Ok();
+}
+
+// ecall 1 (private): only reachable from ocall 0, which allows it.
+Status Secret(const FrameView&, FrameWriter& out) {
+  out.Value<int32_t>(42);
+  return Status::Ok();
+}
+
+// ecall 2 (public): calls ocall `id` (a value item) and relays the host's int reply.
+Status CallHost(const FrameView& in, FrameWriter& out) {
+  uint32_t id = 0;
+  CONFIDE_RETURN_IF_ERROR(in.GetValue(0, "ocall_id", &id));
+  FrameWriter req;
+  req.Value<int32_t>(7);
+  CONFIDE_ASSIGN_OR_RETURN(Bytes reply, confide::trusted::Ocall(id, req.Finish(), 64));
+  CONFIDE_ASSIGN_OR_RETURN(FrameView r, FrameView::Parse(reply, "ocall reply"));
+  CONFIDE_RETURN_IF_ERROR(r.ExpectItems(1));
+  int32_t v = 0;
+  CONFIDE_RETURN_IF_ERROR(r.GetValue(0, "result", &v));
+  out.Value(v);
+  return Status::Ok();
+}
+
+// ecall 3 (public): holds its slot for the given number of milliseconds.
+Status Hold(const FrameView& in, FrameWriter& out) {
+  uint32_t ms = 0;
+  CONFIDE_RETURN_IF_ERROR(in.GetValue(0, "ms", &ms));
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  out.Value<int32_t>(confide::trusted::CurrentSlot());
+  return Status::Ok();
+}
+
+// ecall 4 (public): throws, which must not cross the boundary.
+Status Throws(const FrameView&, FrameWriter&) { throw std::runtime_error("boom"); }
+
+const confide::abi::EcallInfo kEcalls[] = {
+    {"echo", Echo, true, false},
+    {"secret", Secret, false, false},
+    {"call_host", CallHost, true, false},
+    {"hold", Hold, true, false},
+    {"throws", Throws, true, false},
+};
+const uint32_t kAllowSecret[] = {1};
+const confide::abi::OcallInfo kOcalls[] = {
+    {"host_reenter", kAllowSecret, 1, false},  // may call "secret"
+    {"host_plain", nullptr, 0, false},         // may call nothing
+    {"host_hostile", nullptr, 0, false},       // replies with more than the enclave asked for
+};
+
+}  // namespace
+
+extern "C" const confide::abi::TrustedTables confide_trusted_tables = {kEcalls, 5, kOcalls, 3};

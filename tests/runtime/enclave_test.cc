@@ -1,0 +1,229 @@
+// The host runtime and the trusted runtime together, on the sim backend, with a test
+// enclave written directly against the ABI (tests/runtime/enclave/raw_enclave.cc).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "confide/enclave.h"
+
+using namespace confide;
+using namespace confide::abi;
+
+namespace {
+
+constexpr uint32_t kEcho = 0, kSecret = 1, kCallHost = 2, kHold = 3, kThrows = 4;
+constexpr uint32_t kOcallReenter = 0, kOcallPlain = 1, kOcallHostile = 2;
+
+Enclave* g_enclave = nullptr;  // the enclave the host ocalls below call back into
+Status g_nested_status;
+
+// Host side of ocall 0 and 1: re-enter the enclave with the private ecall "secret".
+Status HostReenter(const FrameView&, FrameWriter& out) {
+  FrameWriter req;
+  auto reply = g_enclave->Call(kSecret, req.Finish(), 64);
+  g_nested_status = reply.status();
+  if (!reply.ok()) return reply.status();
+  CONFIDE_ASSIGN_OR_RETURN(FrameView v, FrameView::Parse(*reply, "secret reply"));
+  int32_t x = 0;
+  CONFIDE_RETURN_IF_ERROR(v.GetValue(0, "ret", &x));
+  out.Value(x);
+  return Status::Ok();
+}
+Status HostHostile(const FrameView&, FrameWriter& out) {
+  Bytes big(512, 0x41);
+  out.Buffer(big.data(), big.size());  // the enclave offered 64 bytes
+  return Status::Ok();
+}
+
+const HostOcall kOcalls[] = {{"host_reenter", HostReenter}, {"host_plain", HostReenter}, {"host_hostile", HostHostile}};
+const char* const kNames[] = {"echo", "secret", "call_host", "hold", "throws"};
+const UntrustedTables kTables = {kOcalls, 3, kNames, 5};
+
+std::unique_ptr<Enclave> Load(const char* path, EnclaveOptions opts = {}) {
+  opts.backend = BackendKind::kSim;
+  auto e = Enclave::Create(path, kTables, opts);
+  EXPECT_TRUE(e.ok()) << e.status().ToString();
+  return e.ok() ? std::move(e).value() : nullptr;
+}
+
+Bytes Frame(auto&&... values) {
+  FrameWriter w;
+  (w.Value(values), ...);
+  return w.Finish();
+}
+
+int32_t ReplyInt(const Result<Bytes>& r) {
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok()) return -1;
+  auto v = FrameView::Parse(*r, "reply");
+  int32_t x = -1;
+  EXPECT_TRUE(v.ok() && v->GetValue(0, "ret", &x).ok());
+  return x;
+}
+
+TEST(Enclave, EchoesThroughTheBoundaryAndWipesTheRequest) {
+  auto e = Load(RAW_ENCLAVE);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->backend(), BackendKind::kSim);
+  EXPECT_EQ(e->identity().config.num_tcs, 2u);
+  FrameWriter w;
+  w.Buffer("secret\0", 7);
+  Bytes req = w.Finish();
+  auto r = e->Call(kEcho, req, 256);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto v = FrameView::Parse(*r, "reply");
+  ASSERT_TRUE(v.ok());
+  ByteSpan b;
+  ASSERT_TRUE(v->GetBuffer(0, "text", 7, false, &b).ok());
+  EXPECT_EQ(std::memcmp(b.data(), "secret", 7), 0);
+}
+
+TEST(Enclave, ErrorsFromInsideTheEnclaveKeepTheirCodeAndMeaning) {
+  auto e = Load(RAW_ENCLAVE);
+  ASSERT_TRUE(e);
+  FrameWriter w;
+  w.Buffer("no terminator", 13);
+  auto r = e->Call(kEcho, w.Finish(), 256);
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("ecall 'echo'"), std::string::npos);
+  EXPECT_NE(r.status().message().find("'text' is not terminated"), std::string::npos);
+}
+
+TEST(Enclave, RefusesOutOfRangeFunctionIds) {
+  auto e = Load(RAW_ENCLAVE);
+  ASSERT_TRUE(e);
+  auto r = e->Call(99, Frame(), 64);
+  EXPECT_EQ(r.status().code(), Code::kOutOfRange);
+  EXPECT_NE(r.status().message().find("ecall id 99 is out of range (the enclave has 5 ecalls)"), std::string::npos);
+}
+
+TEST(Enclave, PrivateEcallIsRefusedAtTopLevel) {
+  auto e = Load(RAW_ENCLAVE);
+  ASSERT_TRUE(e);
+  auto r = e->Call(kSecret, Frame(), 64);
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("'secret' is private"), std::string::npos);
+}
+
+TEST(Enclave, NestedEcallAllowedByTheOcallRunsOnTheSameSlot) {
+  auto e = Load(RAW_ENCLAVE);
+  ASSERT_TRUE(e);
+  g_enclave = e.get();
+  EXPECT_EQ(ReplyInt(e->Call(kCallHost, Frame(kOcallReenter), 64)), 42);
+  EXPECT_TRUE(g_nested_status.ok());
+}
+
+TEST(Enclave, NestedEcallNotInTheAllowListIsRefused) {
+  auto e = Load(RAW_ENCLAVE);
+  ASSERT_TRUE(e);
+  g_enclave = e.get();
+  auto r = e->Call(kCallHost, Frame(kOcallPlain), 64);
+  EXPECT_EQ(g_nested_status.code(), Code::kPermissionDenied);
+  EXPECT_NE(g_nested_status.message().find("may not be called during ocall 'host_plain'"), std::string::npos);
+  // The refusal travels back through the ocall to the outer ecall's caller.
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+}
+
+TEST(Enclave, HostileOcallReplyLargerThanOfferedIsRefused) {
+  auto e = Load(RAW_ENCLAVE);
+  ASSERT_TRUE(e);
+  auto r = e->Call(kCallHost, Frame(kOcallHostile), 64);
+  EXPECT_EQ(r.status().code(), Code::kOutOfRange) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("the host reported a 544-byte reply for a 64-byte buffer"), std::string::npos) << r.status().ToString();
+}
+
+TEST(Enclave, ExceptionsDoNotCrossTheBoundary) {
+  auto e = Load(RAW_ENCLAVE);
+  ASSERT_TRUE(e);
+  auto r = e->Call(kThrows, Frame(), 64);
+  EXPECT_EQ(r.status().code(), Code::kInternal);
+  EXPECT_NE(r.status().message().find("threw an exception (boom)"), std::string::npos);
+}
+
+TEST(Enclave, CallsBeyondNumTcsFailClearlyOrWaitWhenAsked) {
+  auto e = Load(RAW_ENCLAVE);  // NumTCS = 2
+  ASSERT_TRUE(e);
+  std::atomic<int> started{0};
+  std::vector<std::thread> holders;
+  for (int i = 0; i < 2; ++i)
+    holders.emplace_back([&] {
+      ++started;
+      EXPECT_TRUE(e->Call(kHold, Frame(uint32_t{400}), 64).ok());
+    });
+  while (started < 2) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto r = e->Call(kHold, Frame(uint32_t{0}), 64);
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("all 2 thread slots (NumTCS) are busy"), std::string::npos);
+  for (auto& t : holders) t.join();
+
+  auto w = Load(RAW_ENCLAVE, EnclaveOptions{.slot_wait = std::chrono::milliseconds(5000)});
+  ASSERT_TRUE(w);
+  std::vector<std::thread> many;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 6; ++i)
+    many.emplace_back([&] {
+      int32_t slot = ReplyInt(w->Call(kHold, Frame(uint32_t{20}), 64));
+      if (slot == 0 || slot == 1) ++ok;
+    });
+  for (auto& t : many) t.join();
+  EXPECT_EQ(ok, 6);  // every call got one of the two slots, none waited forever
+}
+
+TEST(Enclave, RefusesImagesThatFailVerificationBeforeRunningThem) {
+  auto dir = std::filesystem::temp_directory_path() / ("confide-rt-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto bytes = ReadFile(RAW_ENCLAVE);
+  ASSERT_TRUE(bytes.ok());
+  Bytes tampered = *bytes;
+  tampered[tampered.size() / 3] ^= 0x01;  // inside the code/data, not the trailer
+  std::string path = (dir / "tampered.signed.so").string();
+  ASSERT_TRUE(WriteFile(path, tampered).ok());
+  auto e = Enclave::Create(path, kTables, {});
+  EXPECT_EQ(e.status().code(), Code::kVerificationFailed);
+  EXPECT_NE(e.status().message().find("refusing enclave image"), std::string::npos);
+
+  auto unsigned_so = Enclave::Create(path + ".missing", kTables, {});
+  EXPECT_EQ(unsigned_so.status().code(), Code::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Enclave, RefusesAnImageWithoutTheTrustedRuntimeEntryPoint) {
+  auto e = Enclave::Create(NO_ENTRY_ENCLAVE, kTables, {});
+  EXPECT_EQ(e.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(e.status().message().find("no entry point confide_enclave_start_v1"), std::string::npos);
+}
+
+TEST(Enclave, LaunchPolicyCanRefuseDebugImages) {
+  EnclaveOptions strict;
+  strict.refuse_debug = true;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, strict);
+  EXPECT_EQ(e.status().code(), Code::kPolicyViolation);
+  EXPECT_NE(e.status().message().find("Debug=1"), std::string::npos);
+  auto release = Enclave::Create(RAW_ENCLAVE_RELEASE, kTables, strict);
+  EXPECT_TRUE(release.ok()) << release.status().ToString();
+}
+
+TEST(Enclave, SoftBackendIsReportedAsNotYetAvailable) {
+  EnclaveOptions soft;
+  soft.backend = BackendKind::kSoft;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, soft);
+  EXPECT_EQ(e.status().code(), Code::kUnsupported);
+  EXPECT_EQ(ParseBackendKind("soft").value(), BackendKind::kSoft);
+  EXPECT_EQ(ParseBackendKind("sgx").status().code(), Code::kInvalidArgument);
+}
+
+TEST(Enclave, TwoEnclavesFromOneImageHaveSeparateState) {
+  auto a = Load(RAW_ENCLAVE);
+  auto b = Load(RAW_ENCLAVE);
+  ASSERT_TRUE(a && b);
+  a.reset();  // terminating one leaves the other working
+  FrameWriter w;
+  w.Buffer("x\0", 2);
+  EXPECT_TRUE(b->Call(kEcho, w.Finish(), 64).ok());
+}
+
+}  // namespace

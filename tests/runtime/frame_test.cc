@@ -1,0 +1,154 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "confide/abi.h"
+
+using namespace confide;
+using namespace confide::abi;
+
+namespace {
+
+void PutU64(Bytes& b, size_t at, uint64_t v) { std::memcpy(&b[at], &v, 8); }
+void PutU32(Bytes& b, size_t at, uint32_t v) { std::memcpy(&b[at], &v, 4); }
+
+Bytes OneBufferFrame(std::string_view text) {
+  FrameWriter w;
+  w.Buffer(text.data(), text.size());
+  return w.Finish();
+}
+
+TEST(Frame, RoundTripsEveryItemKind) {
+  FrameWriter w;
+  w.Value<uint32_t>(0xdeadbeef);
+  w.Buffer("abc", 3);
+  w.Buffer(nullptr, 10);
+  int out_target = 0;
+  w.OutRequest(&out_target, 12);
+  Bytes f = w.Finish();
+  EXPECT_EQ(f.size() % 8, 0u);
+  auto v = FrameView::Parse(f, "test");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_TRUE(v->ExpectItems(4).ok());
+  uint32_t x = 0;
+  ASSERT_TRUE(v->GetValue(0, "x", &x).ok());
+  EXPECT_EQ(x, 0xdeadbeefu);
+  ByteSpan b;
+  ASSERT_TRUE(v->GetBuffer(1, "b", 3, false, &b).ok());
+  EXPECT_EQ(std::string(b.begin(), b.end()), "abc");
+  ASSERT_TRUE(v->GetBuffer(2, "n", 10, true, &b).ok());
+  EXPECT_EQ(b.data(), nullptr);
+  bool is_null = true;
+  ASSERT_TRUE(v->GetOutRequest(3, "o", 12, &is_null).ok());
+  EXPECT_FALSE(is_null);
+}
+
+TEST(Frame, PaddingIsZero) {
+  FrameWriter w;
+  w.Buffer("x", 1);
+  Bytes f = w.Finish();
+  ASSERT_EQ(f.size(), kFrameHeaderSize + kItemHeaderSize + 8);
+  for (size_t i = kFrameHeaderSize + kItemHeaderSize + 1; i < f.size(); ++i) EXPECT_EQ(f[i], 0) << i;
+}
+
+TEST(Frame, RefusesShortHeaderAndBadMagic) {
+  Bytes tiny(8, 0);
+  EXPECT_NE(FrameView::Parse(tiny, "t").status().message().find("shorter than its 16-byte header"), std::string::npos);
+  Bytes f = OneBufferFrame("hi");
+  f[0] ^= 1;
+  EXPECT_NE(FrameView::Parse(f, "t").status().message().find("bad magic"), std::string::npos);
+}
+
+TEST(Frame, RefusesSizeMismatchAndTrailingBytes) {
+  Bytes f = OneBufferFrame("hi");
+  f.push_back(0);
+  EXPECT_NE(FrameView::Parse(f, "t").status().message().find("header says"), std::string::npos);
+  Bytes g = OneBufferFrame("hi");
+  PutU32(g, 4, 0);  // claims no items, but one follows
+  EXPECT_NE(FrameView::Parse(g, "t").status().message().find("after the last item"), std::string::npos);
+}
+
+TEST(Frame, RefusesItemLengthPastTheEndIncludingWraparound) {
+  Bytes f = OneBufferFrame("hi");
+  PutU64(f, kFrameHeaderSize + 8, 1000);
+  auto s = FrameView::Parse(f, "ecall 'x'").status();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("claims 1000 bytes"), std::string::npos);
+  // A length that would wrap when rounded up to 8 must not slip through.
+  PutU64(f, kFrameHeaderSize + 8, UINT64_MAX - 3);
+  EXPECT_NE(FrameView::Parse(f, "t").status().message().find("claims"), std::string::npos);
+}
+
+TEST(Frame, RefusesUnknownKindReservedBitsAndBadNullOrOut) {
+  Bytes f = OneBufferFrame("hi");
+  PutU32(f, kFrameHeaderSize, 9);
+  EXPECT_NE(FrameView::Parse(f, "t").status().message().find("unknown kind 9"), std::string::npos);
+  f = OneBufferFrame("hi");
+  PutU32(f, kFrameHeaderSize + 4, 1);
+  EXPECT_NE(FrameView::Parse(f, "t").status().message().find("reserved"), std::string::npos);
+  f = OneBufferFrame("hi");
+  PutU32(f, kFrameHeaderSize, static_cast<uint32_t>(ItemKind::kNull));
+  EXPECT_NE(FrameView::Parse(f, "t").status().message().find("carries data"), std::string::npos);
+  f = OneBufferFrame("hi");
+  PutU32(f, kFrameHeaderSize, static_cast<uint32_t>(ItemKind::kOutRequest));
+  EXPECT_NE(FrameView::Parse(f, "t").status().message().find("not 8 bytes"), std::string::npos);
+}
+
+TEST(Frame, RefusesTooManyItems) {
+  Bytes f = OneBufferFrame("hi");
+  PutU32(f, 4, kMaxItems + 1);
+  EXPECT_NE(FrameView::Parse(f, "t").status().message().find("too many items"), std::string::npos);
+}
+
+TEST(Frame, AccessorsNameTheParameterAndTheProblem) {
+  FrameWriter w;
+  w.Value<uint16_t>(1);
+  w.Buffer("abcd", 4);
+  w.Buffer("no-nul", 6);
+  w.Buffer(nullptr, 0);
+  Bytes f = w.Finish();
+  auto v = FrameView::Parse(f, "ecall 'f'");
+  ASSERT_TRUE(v.ok());
+  uint32_t wide = 0;
+  Status s = v->GetValue(0, "count", &wide);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("'count' must be a 4-byte value, got a 2-byte value"), std::string::npos);
+  ByteSpan b;
+  s = v->GetBuffer(1, "data", 8, false, &b);
+  EXPECT_NE(s.message().find("'data' carries 4 bytes but its size attribute says 8"), std::string::npos);
+  s = v->GetString(2, "name", 1, false, &b);
+  EXPECT_NE(s.message().find("'name' is not terminated"), std::string::npos);
+  s = v->GetBuffer(3, "p", 0, false, &b);
+  EXPECT_NE(s.message().find("'p' must not be a null pointer"), std::string::npos);
+  s = v->GetBuffer(4, "missing", 0, true, &b);
+  EXPECT_NE(s.message().find("'missing' is missing"), std::string::npos);
+  bool is_null;
+  s = v->GetOutRequest(1, "out", 4, &is_null);
+  EXPECT_NE(s.message().find("must be an output request"), std::string::npos);
+}
+
+TEST(Frame, WideStringsNeedWholeCharactersAndTerminator) {
+  FrameWriter w;
+  const wchar_t ok[] = L"hi";
+  w.Buffer(ok, sizeof ok);
+  w.Buffer(ok, sizeof ok - 1);  // not a whole number of wchar_t
+  Bytes f = w.Finish();
+  auto v = FrameView::Parse(f, "t");
+  ASSERT_TRUE(v.ok());
+  ByteSpan b;
+  EXPECT_TRUE(v->GetString(0, "w", sizeof(wchar_t), false, &b).ok());
+  EXPECT_NE(v->GetString(1, "w", sizeof(wchar_t), false, &b).message().find("whole number of characters"),
+            std::string::npos);
+}
+
+TEST(Frame, CheckedArithmeticRefusesOverflow) {
+  size_t out = 0;
+  Status s = CheckedSize(UINT64_MAX / 2, 4, "items", &out);
+  EXPECT_EQ(s.code(), Code::kOutOfRange);
+  EXPECT_NE(s.message().find("'items' overflows"), std::string::npos);
+  EXPECT_TRUE(CheckedSize(10, 4, "items", &out).ok());
+  EXPECT_EQ(out, 40u);
+  EXPECT_EQ(CheckedAdd(SIZE_MAX, 1, "total", &out).code(), Code::kOutOfRange);
+}
+
+}  // namespace

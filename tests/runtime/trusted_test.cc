@@ -1,0 +1,111 @@
+// The trusted runtime against a host that breaks the rules: it is the enclave's own checks,
+// not the host library's, that must hold (DESIGN §5 rules 5 and 6).
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "confide/abi.h"
+
+using namespace confide;
+using namespace confide::abi;
+
+namespace {
+
+// A host that claims to have written more than the enclave offered.
+int32_t LyingHost(void*, uint32_t, uint32_t, uint8_t*, size_t, uint8_t* out, size_t cap, size_t* out_len) {
+  std::memset(out, 0x41, cap);
+  *out_len = cap + 100;
+  return 0;
+}
+
+struct Loaded {
+  void* handle = nullptr;
+  confide_enclave_v1 entry{};
+  ~Loaded() {
+    if (entry.terminate) entry.terminate();
+    if (handle) dlclose(handle);
+  }
+};
+
+// Loads the signed test enclave directly (the trailer after the ELF does not disturb dlopen).
+void Start(Loaded& l, const confide_host_v1* host, uint32_t num_tcs, int32_t* rc) {
+  l.handle = dlopen(RAW_ENCLAVE, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(l.handle, nullptr) << dlerror();
+  auto start = reinterpret_cast<confide_enclave_start_v1_fn>(dlsym(l.handle, "confide_enclave_start_v1"));
+  ASSERT_NE(start, nullptr);
+  *rc = start(host, num_tcs, &l.entry);
+}
+
+Status Ecall(Loaded& l, uint32_t slot, uint32_t id, Bytes req) {
+  Bytes out(1024);
+  size_t len = 0;
+  int32_t rc = l.entry.ecall(slot, id, req.data(), req.size(), out.data(), out.size(), &len);
+  if (rc == 0) return Status::Ok();
+  return Status(static_cast<Code>(rc), std::string(out.begin(), out.begin() + static_cast<long>(len)));
+}
+
+Bytes CallHostFrame(uint32_t ocall_id) {
+  FrameWriter w;
+  w.Value(ocall_id);
+  return w.Finish();
+}
+
+TEST(TrustedRuntime, RefusesAHostThatReportsMoreThanItWasOffered) {
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost};
+  Loaded l;
+  int32_t rc = -1;
+  Start(l, &host, 1, &rc);
+  ASSERT_EQ(rc, 0);
+  Status s = Ecall(l, 0, /*call_host*/ 2, CallHostFrame(1));
+  EXPECT_EQ(s.code(), Code::kOutOfRange);
+  EXPECT_NE(s.message().find("the host reported a 1124-byte reply for a 64-byte buffer"), std::string::npos) << s.message();
+}
+
+TEST(TrustedRuntime, ChecksSlotBoundsAndRefusesCallsAfterTerminate) {
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost};
+  Loaded l;
+  int32_t rc = -1;
+  Start(l, &host, 2, &rc);
+  ASSERT_EQ(rc, 0);
+  FrameWriter w;
+  w.Buffer("a", 2);
+  Status s = Ecall(l, 2, 0, w.Finish());
+  EXPECT_EQ(s.code(), Code::kOutOfRange);
+  EXPECT_NE(s.message().find("thread slot 2 is out of range (NumTCS is 2)"), std::string::npos);
+  l.entry.terminate();
+  s = Ecall(l, 0, 0, CallHostFrame(0));
+  EXPECT_EQ(s.code(), Code::kUnavailable);
+  EXPECT_NE(s.message().find("not initialised or was terminated"), std::string::npos);
+  l.entry.terminate = nullptr;
+}
+
+TEST(TrustedRuntime, RefusesWrongAbiVersionAndSlotCounts) {
+  confide_host_v1 old_host{kAbiVersion + 1, nullptr, LyingHost};
+  Loaded a;
+  int32_t rc = 0;
+  Start(a, &old_host, 1, &rc);
+  EXPECT_EQ(rc, static_cast<int32_t>(Code::kUnsupported));
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost};
+  Start(a, &host, 0, &rc);
+  EXPECT_EQ(rc, static_cast<int32_t>(Code::kOutOfRange));
+  Start(a, &host, 5000, &rc);
+  EXPECT_EQ(rc, static_cast<int32_t>(Code::kOutOfRange));
+}
+
+TEST(TrustedRuntime, WipesTheCallersRequestBufferAfterCopyingIt) {
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost};
+  Loaded l;
+  int32_t rc = -1;
+  Start(l, &host, 1, &rc);
+  ASSERT_EQ(rc, 0);
+  FrameWriter w;
+  w.Buffer("top-secret", 11);
+  Bytes req = w.Finish();
+  Bytes out(256);
+  size_t len = 0;
+  ASSERT_EQ(l.entry.ecall(0, 0, req.data(), req.size(), out.data(), out.size(), &len), 0);
+  EXPECT_EQ(std::count(req.begin(), req.end(), 0), static_cast<long>(req.size()));
+}
+
+}  // namespace
