@@ -26,12 +26,12 @@ Result<UnixTime> ParseRfc3339(std::string_view s) {
                            "); use e.g. 2025-06-19T10:56:11Z");
   };
   int y, mo, d, h, mi, se;
-  if (!Digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
+  if (!Digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
       !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !Digits(s, 11, 2, h) || s[13] != ':' ||
       !Digits(s, 14, 2, mi) || s[16] != ':' || !Digits(s, 17, 2, se))
     return bad("expected YYYY-MM-DDTHH:MM:SS");
   size_t pos = 19;
-  if (s[pos] == '.') {
+  if (pos < s.size() && s[pos] == '.') {
     ++pos;
     size_t start = pos;
     while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
