@@ -16,7 +16,6 @@ constexpr uint32_t kExponent = 3;
 // Offsets inside the signed body.
 constexpr size_t kOffElfSize = 16;
 constexpr size_t kOffElfHash = 24;
-constexpr size_t kOffModulus = 136;
 
 Bytes Reversed(ByteSpan b) { return Bytes(b.rbegin(), b.rend()); }
 
