@@ -33,11 +33,12 @@ int RunSign(const SignArgs& a) {
   if (!key_ok.ok()) return Refuse("sign", key_ok.WithContext(a.key), a.json);
   auto signed_image = image::Sign(*elf, *config, *key);
   if (!signed_image.ok()) return Refuse("sign", signed_image.status().WithContext(a.enclave), a.json);
+  // Check the result the way a loader will before anything is written.
+  auto img = image::LoadAndVerify(*signed_image);
+  if (!img.ok()) return Refuse("sign", img.status().WithContext("internal check of the signed image"), a.json);
   // The result is loaded as a shared object, so it keeps a shared object's mode.
   Status w = WriteFile(a.out, *signed_image, 0755);
   if (!w.ok()) return Refuse("sign", w, a.json);
-  auto img = image::LoadAndVerify(*signed_image);
-  if (!img.ok()) return Refuse("sign", img.status().WithContext("internal check of the signed image"), a.json);
   if (a.json) {
     PrintJson({{"out", a.out},
                {"mrenclave", HexEncode(img->mrenclave)},
