@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 
@@ -171,6 +172,7 @@ struct CollateralEntry {
   EnclaveIdentity qe_identity;
   x509::Crl root_crl;
   x509::Crl pck_crl;
+  std::string pck_crl_issuer;  // names are precomputed: formatting one costs microseconds
   std::vector<Window> windows;
 };
 
@@ -193,6 +195,7 @@ Result<std::shared_ptr<const CollateralEntry>> BuildCollateral(const Collateral&
 
   CONFIDE_ASSIGN_OR_RETURN(e->root_crl, LoadCrl(c.root_ca_crl, "root CA CRL", root, e->windows));
   CONFIDE_ASSIGN_OR_RETURN(e->pck_crl, LoadCrl(c.pck_crl, "PCK CRL", crl_chain.leaf, e->windows));
+  e->pck_crl_issuer = e->pck_crl.IssuerName();
 
   CONFIDE_RETURN_IF_ERROR(VerifyDocumentSignature(tcb_chain.leaf, c.tcb_info, c.tcb_info_signature, "TCB info"));
   CONFIDE_RETURN_IF_ERROR(VerifyDocumentSignature(qe_chain.leaf, c.qe_identity, c.qe_identity_signature, "QE identity"));
@@ -212,12 +215,14 @@ struct PckEntry {
   Chain chain;
   PckExtension extension;
   crypto::PKey key;
+  std::string issuer;
 };
 
 Result<std::shared_ptr<const PckEntry>> BuildPck(ByteSpan pem, const x509::Certificate& root) {
   auto e = std::make_shared<PckEntry>();
   CONFIDE_ASSIGN_OR_RETURN(e->chain, LoadChain(pem, "PCK certificate chain in the quote", root));
   const auto& leaf = e->chain.leaf;
+  e->issuer = leaf.IssuerName();
   // 4.1.2.4.4
   std::string cn = CommonName(leaf.SubjectName());
   if (cn.find("SGX PCK Certificate") == std::string::npos)
@@ -334,8 +339,11 @@ void FillClaims(const Quote& q, const PckExtension& pck, Claims& c) {
 }
 
 // ---------------------------------------------------------------- the quote-specific checks
+// `attestation_key` resolves the quote's raw attestation key (cached by the Verifier: building
+// and validating an OpenSSL key costs more than a signature check).
 Result<VerificationResult> VerifyWith(const Quote& q, const CollateralEntry& col, const PckEntry& pck, UnixTime at,
-                                      const Options& options) {
+                                      const Options& options,
+                                      const std::function<Result<crypto::PKey>()>& attestation_key) {
   VerificationResult result;
   const TcbInfo& tcb = col.tcb_info;
   const EnclaveIdentity& qe_id = col.qe_identity;
@@ -349,9 +357,9 @@ Result<VerificationResult> VerifyWith(const Quote& q, const CollateralEntry& col
   result.collateral_expired = late;
 
   // 4.1.2.4.6: the PCK CRL must be the one of the CA that issued this PCK certificate.
-  if (col.pck_crl.IssuerName() != pck.chain.leaf.IssuerName())
-    return VerificationFailed("the PCK CRL is issued by '" + CommonName(col.pck_crl.IssuerName()) +
-                              "' but the PCK certificate by '" + CommonName(pck.chain.leaf.IssuerName()) +
+  if (col.pck_crl_issuer != pck.issuer)
+    return VerificationFailed("the PCK CRL is issued by '" + CommonName(col.pck_crl_issuer) +
+                              "' but the PCK certificate by '" + CommonName(pck.issuer) +
                               "'; fetch the PCK CRL for that CA (ca=processor or ca=platform)");
   // 4.1.2.4.7
   CONFIDE_RETURN_IF_ERROR(CheckNotRevoked(col.pck_crl, pck.chain.leaf, "PCK CRL"));
@@ -400,9 +408,10 @@ Result<VerificationResult> VerifyWith(const Quote& q, const CollateralEntry& col
     return VerificationFailed("QE report signature does not verify with the PCK certificate's key");
   // 4.1.2.4.13: the QE report binds the attestation key (and the QE authentication data).
   {
-    Bytes bound(q.attestation_key.begin(), q.attestation_key.end());
-    Append(bound, q.qe_auth_data);
-    Bytes digest = crypto::Sha256(bound);
+    crypto::Hasher hasher(crypto::HashAlg::kSha256);
+    hasher.Update(Span(q.attestation_key));
+    hasher.Update(q.qe_auth_data);
+    Bytes digest = hasher.Finish();
     const auto& rd = q.qe_report.report_data;
     bool upper_zero = std::all_of(rd.begin() + 32, rd.end(), [](uint8_t b) { return b == 0; });
     if (!Equal(digest, ByteSpan(rd.data(), 32)) || !upper_zero)
@@ -440,7 +449,7 @@ Result<VerificationResult> VerifyWith(const Quote& q, const CollateralEntry& col
   const TcbStatus qe_status = IsvStatus(qe_level->status);
 
   // 4.1.2.4.16: the quote is signed by the attestation key.
-  auto attest_key = crypto::EcPublicKeyFromRaw(crypto::Curve::kP256, Span(q.attestation_key));
+  auto attest_key = attestation_key();
   if (!attest_key.ok()) return VerificationFailed("the attestation key in the quote is not a valid P-256 point");
   if (!crypto::EcdsaVerifyRaw(*attest_key, crypto::HashAlg::kSha256, q.signed_data, Span(q.signature)).ok())
     return VerificationFailed("quote signature does not verify with the attestation key (header or report body altered)");
@@ -529,6 +538,7 @@ struct Verifier::Impl {
   mutable std::mutex mu;
   std::unordered_map<std::string, std::shared_ptr<const CollateralEntry>> collateral;
   std::unordered_map<std::string, std::shared_ptr<const PckEntry>> pck;
+  std::unordered_map<std::string, crypto::PKey> attestation_keys;
 
   template <typename Map, typename Build>
   auto Lookup(Map& map, std::string key, Build build) -> decltype(build()) {
@@ -570,7 +580,13 @@ Result<VerificationResult> Verifier::Verify(ByteSpan quote_bytes, const Collater
   std::string pck_key(q.pck_chain_pem.begin(), q.pck_chain_pem.end());
   CONFIDE_ASSIGN_OR_RETURN(auto pck, impl_->Lookup(impl_->pck, std::move(pck_key),
                                                    [&] { return BuildPck(q.pck_chain_pem, root); }));
-  return VerifyWith(q, *col, *pck, at, impl_->options);
+  auto attestation_key = [&]() -> Result<crypto::PKey> {
+    ByteSpan raw = Span(q.attestation_key);
+    std::string key(reinterpret_cast<const char*>(raw.data()), raw.size());
+    return impl_->Lookup(impl_->attestation_keys, std::move(key),
+                         [&] { return crypto::EcPublicKeyFromRaw(crypto::Curve::kP256, raw); });
+  };
+  return VerifyWith(q, *col, *pck, at, impl_->options, attestation_key);
 }
 
 size_t Verifier::cached_collateral() const {
@@ -585,6 +601,7 @@ void Verifier::ClearCache() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->collateral.clear();
   impl_->pck.clear();
+  impl_->attestation_keys.clear();
 }
 
 Result<VerificationResult> VerifyQuote(ByteSpan quote, const Collateral& collateral, UnixTime at,
