@@ -122,8 +122,8 @@ Result<Bytes> EcdsaSignDer(const PKey& key, HashAlg alg, ByteSpan message);
 // Raw: r || s, each the curve's size, in the given byte order.
 Result<Bytes> EcdsaSignRaw(const PKey& key, HashAlg alg, ByteSpan message, Endian endian = Endian::kBig);
 Status EcdsaVerifyDer(const PKey& key, HashAlg alg, ByteSpan message, ByteSpan der_signature);
-// Raw r || s; `component_size` 0 means half the signature length. SEV-SNP uses 72-byte
-// little-endian components of which only the low 48 bytes are significant.
+// Raw r || s, each component half the signature's length. SEV-SNP's 72-byte little-endian
+// components (only the low 48 bytes significant) verify as they are.
 Status EcdsaVerifyRaw(const PKey& key, HashAlg alg, ByteSpan message, ByteSpan raw_signature,
                       Endian endian = Endian::kBig);
 Result<Bytes> EcdsaDerToRaw(ByteSpan der, size_t component_size);

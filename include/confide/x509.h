@@ -17,6 +17,8 @@ typedef struct X509_crl_st X509_CRL;
 
 namespace confide::x509 {
 
+// A default-constructed Certificate or Crl is empty (a placeholder to assign to); use only
+// the ones the parsers return.
 class Certificate {
  public:
   static Result<Certificate> FromDer(ByteSpan der);
