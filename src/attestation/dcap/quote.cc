@@ -11,7 +11,6 @@
 namespace confide::attestation::dcap {
 namespace {
 
-constexpr size_t kHeaderSize = 48;
 constexpr size_t kSgxReportSize = 384;
 constexpr size_t kTdReport10Size = 584;
 constexpr size_t kTdReport15Size = 648;
