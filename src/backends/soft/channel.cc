@@ -1,0 +1,119 @@
+#include "backends/soft/channel.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CONFIDE_CPU_RELAX() _mm_pause()
+#else
+#define CONFIDE_CPU_RELAX() ((void)0)
+#endif
+
+namespace confide::soft {
+namespace {
+
+constexpr size_t kHeaderBytes = (sizeof(ChannelHeader) + 63) & ~size_t{63};
+constexpr size_t kControlBytes = (sizeof(SlotControl) + 63) & ~size_t{63};
+
+size_t SlotStride(uint64_t data_bytes) { return kControlBytes + ((data_bytes + 63) & ~uint64_t{63}); }
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+size_t ChannelSize(uint32_t num_slots, uint64_t slot_data_bytes) {
+  return kHeaderBytes + static_cast<size_t>(num_slots) * SlotStride(slot_data_bytes);
+}
+
+Status Channel::Initialise(uint32_t num_slots, uint64_t slot_data_bytes) {
+  if (ChannelSize(num_slots, slot_data_bytes) > size_)
+    return InvalidArgument("channel mapping is too small for " + std::to_string(num_slots) + " slots");
+  ChannelHeader& h = header();
+  std::memset(static_cast<void*>(&h), 0, sizeof h);
+  h.magic = kChannelMagic;
+  h.version = kChannelVersion;
+  h.num_slots = num_slots;
+  h.slot_data_bytes = slot_data_bytes;
+  h.enclave_state.store(static_cast<uint32_t>(EnclaveState::kStarting));
+  for (uint32_t i = 0; i < num_slots; ++i) {
+    SlotControl& c = control(i);
+    std::memset(static_cast<void*>(&c), 0, sizeof c);
+    c.state.store(static_cast<uint32_t>(SlotState::kIdle));
+  }
+  return Status::Ok();
+}
+
+Status Channel::Validate() const {
+  if (size_ < kHeaderBytes) return InvalidArgument("call channel is smaller than its header");
+  const ChannelHeader& h = header();
+  if (h.magic != kChannelMagic || h.version != kChannelVersion)
+    return InvalidArgument("call channel has a bad magic or version");
+  if (h.num_slots == 0 || h.num_slots > 1024 || h.slot_data_bytes == 0 || h.slot_data_bytes > (1ull << 32))
+    return InvalidArgument("call channel header has out-of-range slot counts or sizes");
+  if (ChannelSize(h.num_slots, h.slot_data_bytes) > size_)
+    return InvalidArgument("call channel header describes more slots than the mapping holds");
+  return Status::Ok();
+}
+
+SlotControl& Channel::control(uint32_t slot) const {
+  return *reinterpret_cast<SlotControl*>(base_ + kHeaderBytes + slot * SlotStride(slot_data_bytes()));
+}
+
+uint8_t* Channel::data(uint32_t slot) const {
+  return base_ + kHeaderBytes + slot * SlotStride(slot_data_bytes()) + kControlBytes;
+}
+
+void FutexWake(std::atomic<uint32_t>& word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+}
+
+void FutexWait(std::atomic<uint32_t>& word, uint32_t expected, uint32_t timeout_ms) {
+  timespec ts{static_cast<time_t>(timeout_ms / 1000), static_cast<long>(timeout_ms % 1000) * 1000000L};
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT, expected, &ts, nullptr, 0);
+}
+
+Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy,
+                    const std::function<bool(SlotState)>& pred, const std::function<Status()>& alive) {
+  auto state = [&] { return static_cast<SlotState>(c.state.load(std::memory_order_acquire)); };
+  if (pred(state())) return Status::Ok();
+  uint64_t spin_until = NowNs() + policy.spin_ns;
+  while (NowNs() < spin_until) {
+    for (int i = 0; i < 64; ++i) {
+      if (pred(state())) return Status::Ok();
+      CONFIDE_CPU_RELAX();
+    }
+  }
+  std::atomic<uint32_t>& sleeping = side == Side::kHost ? c.host_sleeping : c.enclave_sleeping;
+  for (;;) {
+    sleeping.store(1, std::memory_order_seq_cst);
+    uint32_t seen = c.state.load(std::memory_order_seq_cst);
+    if (pred(static_cast<SlotState>(seen))) {
+      sleeping.store(0, std::memory_order_relaxed);
+      return Status::Ok();
+    }
+    FutexWait(c.state, seen, policy.check_ms);
+    sleeping.store(0, std::memory_order_relaxed);
+    if (pred(state())) return Status::Ok();
+    Status s = alive();
+    if (!s.ok()) return s;
+  }
+}
+
+void PublishState(SlotControl& c, Side side, SlotState s) {
+  c.state.store(static_cast<uint32_t>(s), std::memory_order_seq_cst);
+  std::atomic<uint32_t>& other = side == Side::kHost ? c.enclave_sleeping : c.host_sleeping;
+  if (other.load(std::memory_order_seq_cst) != 0) FutexWake(c.state);
+}
+
+}  // namespace confide::soft

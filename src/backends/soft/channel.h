@@ -1,0 +1,108 @@
+// The soft backend's call channel: one shared-memory region (a memfd created by the host,
+// mapped by the host and the enclave process), a header, then one slot per thread slot
+// (NumTCS). Each slot carries one frame at a time (docs/abi.md) and a state word that both
+// sides wait on: spinning first (switchless), then sleeping on a futex.
+//
+// Everything in here is read by both processes, so the enclave treats every field as
+// hostile (it copies frames out before parsing) and the host does the same.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "confide/status.h"
+
+namespace confide::soft {
+
+inline constexpr uint32_t kChannelMagic = 0x48434643;  // "CFCH"
+inline constexpr uint32_t kChannelVersion = 1;
+// Default bytes of frame data per slot; frames larger than a slot are refused (kOutOfRange).
+inline constexpr uint64_t kDefaultSlotDataBytes = 4ull << 20;
+
+enum class EnclaveState : uint32_t {
+  kStarting = 0,
+  kReady = 1,
+  kLost = 2,     // tamper response ran: secrets wiped, reason says why
+  kCrashed = 3,  // the enclave process ended on an error (seccomp violation, fault, ...)
+  kExited = 4,   // terminated normally
+};
+
+enum class SlotState : uint32_t {
+  kIdle = 0,          // nothing in flight (also: the previous reply was taken)
+  kEcallRequest = 1,  // host -> enclave: data holds a request frame, call_id the ecall
+  kEcallReply = 2,    // enclave -> host: data holds the reply (code 0) or an error message
+  kOcallRequest = 3,  // enclave -> host: data holds an ocall request frame, call_id the ocall
+  kOcallReply = 4,    // host -> enclave: data holds the ocall reply or error message
+};
+
+struct alignas(64) ChannelHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t num_slots;
+  uint32_t reserved;
+  uint64_t slot_data_bytes;             // capacity of each slot's data area
+  std::atomic<uint32_t> enclave_state;  // EnclaveState; also a futex word for start-up
+  uint32_t reserved2;
+  char reason[240];                     // NUL-terminated, written by the enclave before kLost/kCrashed
+};
+
+struct alignas(64) SlotControl {
+  std::atomic<uint32_t> state;             // SlotState; the futex word
+  std::atomic<uint32_t> host_sleeping;     // host is (about to be) in FUTEX_WAIT on state
+  std::atomic<uint32_t> enclave_sleeping;  // enclave is (about to be) in FUTEX_WAIT on state
+  uint32_t call_id;                        // ecall or ocall id
+  uint64_t length;                         // bytes of data in use
+  int32_t code;                            // confide::Code of a reply; 0 = OK
+  uint32_t spin;                           // 1: the caller asked for switchless (spin longer)
+};
+
+// Byte size of a channel with `num_slots` slots of `slot_data_bytes` each.
+size_t ChannelSize(uint32_t num_slots, uint64_t slot_data_bytes);
+
+// A mapped channel; does not own the mapping.
+class Channel {
+ public:
+  Channel() = default;
+  Channel(void* base, size_t size) : base_(static_cast<uint8_t*>(base)), size_(size) {}
+
+  // Writes a fresh header and idle slots (host side, before the enclave starts).
+  Status Initialise(uint32_t num_slots, uint64_t slot_data_bytes);
+  // Checks the header against the mapping size (enclave side): a hostile header must not
+  // make slot arithmetic reach outside the mapping.
+  Status Validate() const;
+
+  ChannelHeader& header() const { return *reinterpret_cast<ChannelHeader*>(base_); }
+  uint32_t num_slots() const { return header().num_slots; }
+  uint64_t slot_data_bytes() const { return header().slot_data_bytes; }
+  SlotControl& control(uint32_t slot) const;
+  uint8_t* data(uint32_t slot) const;
+
+ private:
+  uint8_t* base_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Which side is waiting: the waiter announces itself in its own *_sleeping word so the other
+// side only pays for FUTEX_WAKE when someone sleeps.
+enum class Side { kHost, kEnclave };
+
+struct WaitPolicy {
+  uint32_t spin_ns = 2000;      // busy-wait this long before sleeping
+  uint32_t check_ms = 20;       // sleep at most this long before calling `alive`
+};
+
+// Waits until `pred(state)` holds for the slot's state, spinning then sleeping. Every
+// `check_ms` it calls `alive()`; when that returns a non-OK Status, the wait ends with it.
+Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy,
+                    const std::function<bool(SlotState)>& pred, const std::function<Status()>& alive);
+// Publishes a new state and wakes the other side if it sleeps.
+void PublishState(SlotControl& c, Side side, SlotState s);
+
+// Futex helpers on a word in shared (not private) memory.
+void FutexWake(std::atomic<uint32_t>& word);
+// Returns after a wake, a spurious wake-up, or `timeout_ms`.
+void FutexWait(std::atomic<uint32_t>& word, uint32_t expected, uint32_t timeout_ms);
+
+}  // namespace confide::soft
