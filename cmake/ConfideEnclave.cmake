@@ -2,13 +2,15 @@
 # Used in-tree and, installed, by find_package(confide). Needs the targets confide::edger8r,
 # confide::cli and confide::trusted.
 
-# confide_add_edl(NAME EDL file.edl [SEARCH_PATHS dir...])
+# confide_add_edl(NAME EDL file.edl [SEARCH_PATHS dir...] [ALLOW_USER_CHECK])
 # Runs confide-edger8r on the EDL and defines two INTERFACE targets that add the generated
 # code to whatever links them:
 #   NAME_trusted   -> the enclave side (NAME_t.h, NAME_t.cc; link into the enclave)
 #   NAME_untrusted -> the host side (NAME_u.h, NAME_u.cc; link into the host program)
+# ALLOW_USER_CHECK lets [user_check] parameters (raw, unchecked pointers) through; without it
+# confide-edger8r refuses them (DESIGN §5 rule 9).
 function(confide_add_edl name)
-  cmake_parse_arguments(ARG "" "EDL" "SEARCH_PATHS" ${ARGN})
+  cmake_parse_arguments(ARG "ALLOW_USER_CHECK" "EDL" "SEARCH_PATHS" ${ARGN})
   if(NOT ARG_EDL)
     message(FATAL_ERROR "confide_add_edl(${name}): EDL file.edl is required")
   endif()
@@ -21,6 +23,9 @@ function(confide_add_edl name)
     get_filename_component(p "${p}" ABSOLUTE)
     list(APPEND search --search-path "${p}")
   endforeach()
+  if(ARG_ALLOW_USER_CHECK)
+    list(APPEND search --allow-user-check)
+  endif()
   set(t_files "${out}/trusted/${base}_t.h" "${out}/trusted/${base}_t.cc")
   set(u_files "${out}/untrusted/${base}_u.h" "${out}/untrusted/${base}_u.cc")
   add_custom_command(

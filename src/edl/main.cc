@@ -1,20 +1,23 @@
 // confide-edger8r: the EDL compiler. Accepts the command line of Intel's sgx_edger8r and
-// OE's oeedger8r. This build parses and checks EDL; code generation comes with the runtime.
+// OE's oeedger8r: parses and checks EDL, then generates the typed proxies and dispatchers.
 //
-// Exit codes: 0 success, 1 EDL error (or generation requested), 2 usage error.
+// Exit codes: 0 success, 1 EDL error, 2 usage error.
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "confide/edl.h"
+#include "codegen.h"  // same directory: the tool is not a confide_library target
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: confide-edger8r [options] FILE.edl...\n"
     "\n"
-    "Parses and checks EDL files written for Intel's SGX SDK or the Open Enclave SDK.\n"
+    "Parses and checks EDL files written for Intel's SGX SDK or the Open Enclave SDK and\n"
+    "generates C++ proxies and dispatchers (NAME_t.h/.cc for the enclave, NAME_u.h/.cc for\n"
+    "the host).\n"
     "\n"
     "options:\n"
     "  --search-path DIR    search DIR for EDL files (repeatable; DIR1:DIR2 also accepted)\n"
@@ -23,6 +26,8 @@ constexpr const char* kUsage =
     "  --trusted-dir DIR    directory for enclave-side output (default .)\n"
     "  --untrusted-dir DIR  directory for host-side output (default .)\n"
     "  --header-only        generate headers only\n"
+    "  --allow-user-check   generate [user_check] parameters (raw pointers, unchecked);\n"
+    "                       refused without this flag\n"
     "  --use-prefix         accepted for sgx_edger8r compatibility\n"
     "  -DNAME, -D NAME      define NAME for #ifdef / #ifndef\n"
     "  -Werror              treat warnings as errors (other -W options are accepted and ignored)\n"
@@ -54,7 +59,7 @@ int main(int argc, char** argv) {
   confide::edl::ParseOptions options;
   std::vector<std::string> files;
   bool dump_ast = false, werror = false;
-  bool trusted = false, untrusted = false, header_only = false;
+  bool trusted = false, untrusted = false, header_only = false, allow_user_check = false;
   std::string trusted_dir = ".", untrusted_dir = ".";
   std::vector<std::string> ignored;
 
@@ -90,6 +95,8 @@ int main(int argc, char** argv) {
       trusted = true;
     } else if (a == "--untrusted") {
       untrusted = true;
+    } else if (a == "--allow-user-check") {
+      allow_user_check = true;
     } else if (a == "--header-only") {
       header_only = true;
     } else if (a == "--dump-ast") {
@@ -115,9 +122,6 @@ int main(int argc, char** argv) {
     }
   }
   if (files.empty()) return Usage("no EDL file given");
-  (void)trusted;
-  (void)untrusted;
-  (void)header_only;
 
   std::vector<confide::edl::Edl> parsed;
   for (const std::string& f : files) {
@@ -150,9 +154,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "confide-edger8r: note: %s is accepted for compatibility and has no effect\n",
                  flag.c_str());
   }
-  std::fprintf(stderr,
-               "confide-edger8r: code generation is not available yet: the EDL files were parsed "
-               "and checked without errors, but this build has no generator (it needs the runtime "
-               "call ABI, which is still being written); use --dump-ast to print what was parsed\n");
-  return 1;
+  confide::edl::CodegenOptions gen;
+  gen.trusted = trusted || !untrusted;
+  gen.untrusted = untrusted || !trusted;
+  gen.header_only = header_only;
+  gen.allow_user_check = allow_user_check;
+  for (const confide::edl::Edl& edl : parsed) {
+    confide::Status s = confide::edl::WriteGeneratedCode(edl, gen, trusted_dir, untrusted_dir);
+    if (!s.ok()) {
+      std::fprintf(stderr, "%s\n", s.message().c_str());
+      return 1;
+    }
+  }
+  return 0;
 }

@@ -83,10 +83,15 @@ TEST(Edger8rTool, MissingFileExitsOne) {
   EXPECT_NE(r.err.find("nope.edl: error: EDL file not found"), std::string::npos) << r.err;
 }
 
-TEST(Edger8rTool, GenerationIsHonestlyUnavailable) {
-  RunResult r = RunTool("--trusted --trusted-dir /tmp --search-path " + kData + " " + kData + "/intel_style.edl");
+TEST(Edger8rTool, GenerationRefusesUserCheckUnlessAllowed) {
+  const std::string dir = ::testing::TempDir() + "edger8r_generated";
+  const std::string edl = " --search-path " + kData + " " + kData + "/intel_style.edl";
+  RunResult r = RunTool("--trusted --trusted-dir " + dir + edl);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("code generation is not available yet: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("intel_style.edl:34:67: error: [user_check] on parameter `n`"), std::string::npos) << r.err;
+  r = RunTool("--trusted --allow-user-check --trusted-dir " + dir + edl);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(Slurp(dir + "/intel_style_t.h").find("void ecall_in(int* v);"), std::string::npos);
 }
 
 TEST(Edger8rTool, GenerationRequestStillReportsEdlErrorsFirst) {

@@ -1,0 +1,769 @@
+// Emits the code of each call: the sender (host ecall proxy / enclave ocall proxy) and the
+// receiver (enclave ecall dispatcher / host ocall dispatcher), plus the per-struct helpers
+// that scrub padding and walk deep copies. Both sides use the same emitters, so the checks
+// a host applies to an ocall frame are the enclave's checks on an ecall frame.
+//
+// Wire layout (docs/edl.md, "Generated code"): request item i = parameter i; then the deep
+// copies' member buffers, depth first. Reply: the return value, one item per [out] / [in,out]
+// parameter, the [in,out] deep copies' member buffers, then errno for propagate_errno.
+#include <functional>
+
+#include "edl/codegen.h"
+
+namespace confide::edl::internal {
+
+// Emitted once into the anonymous namespace of every generated source file.
+const char kHelperRuntime[] = R"CONFIDE(
+namespace confide_gen {
+
+#ifndef CONFIDE_EDL_MAX_CALL_BYTES
+// The most bytes of buffers one call may carry or make its receiver allocate. An [out]
+// request makes the receiver allocate what the other side asks for; this bounds it.
+#define CONFIDE_EDL_MAX_CALL_BYTES (size_t{1} << 30)
+#endif
+[[maybe_unused]] constexpr int kMaxDeepCopyDepth = 32;
+
+using ScrubFn = void (*)(unsigned char*, size_t);
+using MergeFn = void (*)(unsigned char*, const unsigned char*, size_t);
+
+// Zero-filled, aligned storage owned by one side of a call; wiped when released.
+class Local {
+ public:
+  Local() = default;
+  Local(Local&& o) noexcept : p_(o.p_), n_(o.n_), align_(o.align_) {
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
+  Local(const Local&) = delete;
+  Local& operator=(const Local&) = delete;
+  Local& operator=(Local&&) = delete;
+  ~Local() {
+    if (p_ == nullptr) return;
+    confide::SecureZero(p_, n_);
+    ::operator delete(p_, std::align_val_t(align_));
+  }
+  [[nodiscard]] confide::Status Alloc(size_t n, size_t align, const char* what) {
+    if (align < alignof(std::max_align_t)) align = alignof(std::max_align_t);
+    size_t bytes = n == 0 ? 1 : n;  // never null, even for an empty buffer
+    void* p = ::operator new(bytes, std::align_val_t(align), std::nothrow);
+    if (p == nullptr)
+      return confide::OutOfRange(std::string(what) + ": cannot allocate " + std::to_string(n) + " bytes");
+    std::memset(p, 0, bytes);
+    p_ = p;
+    n_ = bytes;
+    align_ = align;
+    return confide::Status::Ok();
+  }
+  void* data() const { return p_; }
+
+ private:
+  void* p_ = nullptr;
+  size_t n_ = 0;
+  size_t align_ = 0;
+};
+
+class Budget {
+ public:
+  [[nodiscard]] confide::Status Take(size_t n, const char* what) {
+    if (n > static_cast<size_t>(CONFIDE_EDL_MAX_CALL_BYTES) - used_)
+      return confide::OutOfRange(std::string(what) + ": " + std::to_string(n) +
+                                 " bytes would take this call past its limit of " +
+                                 std::to_string(static_cast<size_t>(CONFIDE_EDL_MAX_CALL_BYTES)) +
+                                 " bytes of buffers (CONFIDE_EDL_MAX_CALL_BYTES)");
+    used_ += n;
+    return confide::Status::Ok();
+  }
+
+ private:
+  size_t used_ = 0;
+};
+
+struct RecvEntry {
+  Local buf;
+  size_t len = 0;
+  bool null = true;
+  ScrubFn scrub = nullptr;
+};
+
+struct SendEntry {
+  void* dest = nullptr;
+  size_t len = 0;
+  bool null = true;
+  MergeFn merge = nullptr;
+};
+
+template <typename E>
+constexpr size_t ElemSize() {
+  static_assert(!std::is_void_v<E>, "confide-edger8r: a pointer to void needs size= (void has no size)");
+  return sizeof(E);
+}
+template <typename E>
+constexpr size_t AlignOf() {
+  if constexpr (std::is_void_v<E>) {
+    return 1;
+  } else {
+    return alignof(E);
+  }
+}
+
+// A size= / count= value as an unsigned count; a negative value is refused, not wrapped.
+template <typename T>
+[[nodiscard]] confide::Status Count(T v, const char* what, uint64_t* out) {
+  if constexpr (std::is_enum_v<T>) {
+    return Count(static_cast<std::underlying_type_t<T>>(v), what, out);
+  } else {
+    if constexpr (std::is_signed_v<T>) {
+      if (v < 0)
+        return confide::InvalidArgument(std::string(what) + " is negative (" +
+                                        std::to_string(static_cast<long long>(v)) + ")");
+    }
+    *out = static_cast<uint64_t>(v);
+    return confide::Status::Ok();
+  }
+}
+
+[[maybe_unused]] confide::Status Bytes(uint64_t count, uint64_t unit, const char* what, size_t* out) {
+  return confide::abi::CheckedSize(count, static_cast<size_t>(unit), what, out);
+}
+
+template <typename U>
+bool InRange(U raw, long long lo, long long hi) {
+  if constexpr (std::is_signed_v<U>) {
+    return static_cast<long long>(raw) >= lo && static_cast<long long>(raw) <= hi;
+  } else {
+    return lo <= 0 && hi >= 0 && static_cast<unsigned long long>(raw) <= static_cast<unsigned long long>(hi);
+  }
+}
+
+[[maybe_unused]] confide::Status GetBool(const confide::abi::FrameView& v, size_t i, const char* what, bool* out) {
+  uint8_t raw = 0;
+  CONFIDE_RETURN_IF_ERROR(v.GetValue(i, what, &raw));
+  if (raw > 1)
+    return confide::InvalidArgument(std::string(what) + ": bool byte " + std::to_string(raw) + " is neither 0 nor 1");
+  *out = raw == 1;
+  return confide::Status::Ok();
+}
+
+template <typename E>
+[[nodiscard]] confide::Status GetEnum(const confide::abi::FrameView& v, size_t i, const char* what, long long lo,
+                                      long long hi, E* out) {
+  std::underlying_type_t<E> raw{};
+  CONFIDE_RETURN_IF_ERROR(v.GetValue(i, what, &raw));
+  if (!InRange(raw, lo, hi))
+    return confide::InvalidArgument(std::string(what) + ": " + std::to_string(raw) +
+                                    " is outside the range of its enum type");
+  std::memcpy(out, &raw, sizeof raw);
+  return confide::Status::Ok();
+}
+
+[[maybe_unused]] confide::Status CheckBools(confide::ByteSpan s, const char* what) {
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[i] > 1)
+      return confide::InvalidArgument(std::string(what) + ": element " + std::to_string(i) +
+                                      " is a bool byte that is neither 0 nor 1");
+  return confide::Status::Ok();
+}
+
+template <typename E>
+[[nodiscard]] confide::Status CheckEnums(confide::ByteSpan s, long long lo, long long hi, const char* what) {
+  using U = std::underlying_type_t<E>;
+  for (size_t off = 0; off + sizeof(U) <= s.size(); off += sizeof(U)) {
+    U raw;
+    std::memcpy(&raw, s.data() + off, sizeof raw);
+    if (!InRange(raw, lo, hi))
+      return confide::InvalidArgument(std::string(what) + ": element " + std::to_string(off / sizeof(U)) + " (" +
+                                      std::to_string(raw) + ") is outside the range of its enum type");
+  }
+  return confide::Status::Ok();
+}
+
+// The pointer handed to user code for an [in] item: the item itself when aligned for its
+// element type (the frame is the receiver's own copy, wiped by the runtime afterwards), else
+// an aligned copy.
+[[maybe_unused]] confide::Status InPlace(confide::ByteSpan s, size_t align, Local& copy, const char* what,
+                                         void** out) {
+  *out = nullptr;
+  if (s.data() == nullptr) return confide::Status::Ok();
+  if (reinterpret_cast<uintptr_t>(s.data()) % align == 0) {
+    *out = const_cast<uint8_t*>(s.data());
+    return confide::Status::Ok();
+  }
+  CONFIDE_RETURN_IF_ERROR(copy.Alloc(s.size(), align, what));
+  if (!s.empty()) std::memcpy(copy.data(), s.data(), s.size());
+  *out = copy.data();
+  return confide::Status::Ok();
+}
+
+// A private, writable copy of an item ([in,out] buffers, deep-copied structs).
+[[maybe_unused]] confide::Status Copy(confide::ByteSpan s, size_t align, Local& l, Budget& b, const char* what,
+                                      void** out) {
+  *out = nullptr;
+  if (s.data() == nullptr) return confide::Status::Ok();
+  CONFIDE_RETURN_IF_ERROR(b.Take(s.size(), what));
+  CONFIDE_RETURN_IF_ERROR(l.Alloc(s.size(), align, what));
+  if (!s.empty()) std::memcpy(l.data(), s.data(), s.size());
+  *out = l.data();
+  return confide::Status::Ok();
+}
+
+// What a sender puts on the wire for `n` bytes at `p`: the bytes themselves, or a copy in
+// `tmp` with padding and deep-copy pointers zeroed when the elements are EDL structs.
+[[maybe_unused]] confide::Status Outgoing(const void* p, size_t n, size_t align, ScrubFn scrub, Local& tmp,
+                                          const void** out) {
+  *out = p;
+  if (p == nullptr || scrub == nullptr || n == 0) return confide::Status::Ok();
+  CONFIDE_RETURN_IF_ERROR(tmp.Alloc(n, align, "outgoing struct copy"));
+  std::memcpy(tmp.data(), p, n);
+  scrub(static_cast<unsigned char*>(tmp.data()), n);
+  *out = tmp.data();
+  return confide::Status::Ok();
+}
+
+// A receiver's reply item for an output: its own buffer (scrubbed when it holds EDL
+// structs), or a null item when the caller passed a null pointer.
+[[maybe_unused]] void PutOut(confide::abi::FrameWriter& w, void* p, size_t n, ScrubFn scrub) {
+  if (p != nullptr && scrub != nullptr) scrub(static_cast<unsigned char*>(p), n);
+  w.Buffer(p, n);
+}
+
+[[maybe_unused]] void PutEntry(confide::abi::FrameWriter& w, RecvEntry& e) {
+  if (e.null) {
+    w.Buffer(nullptr, 0);
+    return;
+  }
+  PutOut(w, e.buf.data(), e.len, e.scrub);
+}
+
+// A reply item for an output the caller passed as `p` with `n` bytes: exactly n bytes, never
+// more or less, or a null item for a null pointer (DESIGN §5 rule 6).
+[[maybe_unused]] confide::Status GetOut(const confide::abi::FrameView& v, size_t i, const char* what, const void* p,
+                                        size_t n, confide::ByteSpan* out) {
+  return v.GetBuffer(i, what, p != nullptr ? n : 0, p == nullptr, out);
+}
+
+[[maybe_unused]] void* Mut(const void* p) { return const_cast<void*>(p); }
+
+[[maybe_unused]] void CopyBack(void* dest, confide::ByteSpan src, MergeFn merge) {
+  if (dest == nullptr || src.empty()) return;
+  if (merge != nullptr) {
+    merge(static_cast<unsigned char*>(dest), src.data(), src.size());
+  } else {
+    std::memcpy(dest, src.data(), src.size());
+  }
+}
+
+// An [in,out] string comes back terminated whatever the other side wrote.
+[[maybe_unused]] void Terminate(void* p, size_t n, size_t char_size) {
+  if (p == nullptr || n < char_size) return;
+  std::memset(static_cast<unsigned char*>(p) + n - char_size, 0, char_size);
+}
+
+}  // namespace confide_gen
+)CONFIDE";
+
+namespace {
+
+std::string Q(const std::string& s) { return "\"" + s + "\""; }
+
+std::string LongLong(int64_t v) {
+  if (v == INT64_MIN) return "(-9223372036854775807LL - 1)";
+  return std::to_string(v) + "LL";
+}
+
+std::string StructType(const UserType* u) { return "struct " + u->name; }
+std::string ScrubFn(const UserType* u) { return u ? "&confide_gen_scrub_" + u->name : "nullptr"; }
+
+// Statements that set `size_t out` to the bytes a pointer covers per its attributes:
+// (size= or the element size) x (count= or 1), each value refused if negative, the product
+// refused on overflow. `ref` turns a parameter / member name into an expression.
+std::string SizeCode(const Attributes& a, const std::string& elem, const std::string& fixed, const std::string& what,
+                     const std::function<std::string(const std::string&)>& ref, const std::string& out,
+                     const std::string& in) {
+  if (!fixed.empty()) return in + "const size_t " + out + " = " + fixed + ";\n";
+  std::string s = in + "size_t " + out + " = 0;\n" + in + "{\n";
+  auto value = [&](const SizeSpec& spec, const char* attr, const std::string& var) {
+    if (spec.kind == SizeSpec::Kind::kNumber) return in + "  " + var + " = " + std::to_string(spec.number) + "u;\n";
+    return in + "  CONFIDE_RETURN_IF_ERROR(confide_gen::Count(" + ref(spec.name) + ", " +
+           Q(std::string(attr) + "= of " + what) + ", &" + var + "));\n";
+  };
+  s += in + "  uint64_t confide_gen_c = 1, confide_gen_u = 0;\n";
+  if (a.count.present()) s += value(a.count, "count", "confide_gen_c");
+  if (a.size.present()) s += value(a.size, "size", "confide_gen_u");
+  else s += in + "  confide_gen_u = confide_gen::ElemSize<" + elem + ">();\n";
+  s += in + "  CONFIDE_RETURN_IF_ERROR(confide_gen::Bytes(confide_gen_c, confide_gen_u, " + Q(what) + ", &" + out +
+       "));\n";
+  s += in + "}\n";
+  return s;
+}
+
+std::string ParamRef(const std::string& n) { return n; }
+
+std::string ElemCheck(const ValueCheck& c, const std::string& span, const std::string& what, const std::string& in) {
+  switch (c.kind) {
+    case ValueCheck::Kind::kNone: return "";
+    case ValueCheck::Kind::kBool:
+      return in + "CONFIDE_RETURN_IF_ERROR(confide_gen::CheckBools(" + span + ", " + Q(what) + "));\n";
+    case ValueCheck::Kind::kEnum:
+      return in + "CONFIDE_RETURN_IF_ERROR(confide_gen::CheckEnums<" + c.type + ">(" + span + ", " + LongLong(c.lo) +
+             ", " + LongLong(c.hi) + ", " + Q(what) + "));\n";
+  }
+  return "";
+}
+
+std::string ValueGet(const ValueCheck& c, const std::string& view, const std::string& idx, const std::string& what,
+                     const std::string& var) {
+  switch (c.kind) {
+    case ValueCheck::Kind::kBool:
+      return "confide_gen::GetBool(" + view + ", " + idx + ", " + Q(what) + ", &" + var + ")";
+    case ValueCheck::Kind::kEnum:
+      return "confide_gen::GetEnum(" + view + ", " + idx + ", " + Q(what) + ", " + LongLong(c.lo) + ", " +
+             LongLong(c.hi) + ", &" + var + ")";
+    case ValueCheck::Kind::kNone: break;
+  }
+  return view + ".GetValue(" + idx + ", " + Q(what) + ", &" + var + ")";
+}
+
+bool IsOutput(const ParamInfo& p) {
+  if (p.kind == ParamKind::kValue || p.kind == ParamKind::kUserCheck) return false;
+  return p.dir == Direction::kOut || p.dir == Direction::kInOut;
+}
+
+struct DeepMember {
+  const Declaration* decl;
+  std::string elem;
+  const UserType* elem_struct;  // EDL struct pointee
+  bool elem_deep;
+};
+
+std::vector<DeepMember> DeepMembers(const Model& m, const UserType& u) {
+  std::vector<DeepMember> out;
+  for (const Declaration& f : u.fields) {
+    if (!f.attrs.size.present() && !f.attrs.count.present()) continue;
+    Type e = f.type;
+    --e.pointer_depth;
+    const UserType* s = nullptr;
+    if (e.pointer_depth == 0) {
+      const UserType* t = m.edl->FindType(e.name);
+      if ((e.base == BaseType::kStruct || e.base == BaseType::kForeign) && t && t->kind == UserType::Kind::kStruct)
+        s = t;
+    }
+    out.push_back({&f, e.ToString(), s, s && s->IsDeepCopy()});
+  }
+  return out;
+}
+
+const UserType* FieldStruct(const Model& m, const Declaration& f) {
+  if (f.type.pointer_depth != 0) return nullptr;
+  if (f.type.base != BaseType::kStruct && f.type.base != BaseType::kForeign) return nullptr;
+  const UserType* t = m.edl->FindType(f.type.name);
+  return t && t->kind == UserType::Kind::kStruct ? t : nullptr;
+}
+
+bool IsDeepMember(const Declaration& f) { return f.attrs.size.present() || f.attrs.count.present(); }
+
+}  // namespace
+
+std::string EmitStructHelpers(const Model& m) {
+  std::string s;
+  // Padding (DESIGN §5 rule 7): an EDL struct leaves a side only as fields copied one by one
+  // into zeroed storage, so its padding never carries stack or heap bytes; deep-copy
+  // pointers are left zero (the receiver sets its own).
+  for (const UserType* u : m.structs) {
+    const std::string T = StructType(u);
+    s += "\n[[maybe_unused]] void confide_gen_scrub_one_" + u->name +
+         "(const unsigned char* in, unsigned char* out) {\n";
+    for (const Declaration& f : u->fields) {
+      if (IsDeepMember(f)) continue;
+      std::string off = "offsetof(" + T + ", " + f.name + ")";
+      std::string fsize = "sizeof(static_cast<" + T + "*>(nullptr)->" + f.name + ")";
+      if (const UserType* fs = FieldStruct(m, f)) {
+        s += "  for (size_t i = 0; i < " + fsize + " / sizeof(" + StructType(fs) + "); ++i)\n";
+        s += "    confide_gen_scrub_one_" + fs->name + "(in + " + off + " + i * sizeof(" + StructType(fs) +
+             "), out + " + off + " + i * sizeof(" + StructType(fs) + "));\n";
+      } else {
+        s += "  std::memcpy(out + " + off + ", in + " + off + ", " + fsize + ");\n";
+      }
+    }
+    s += "  (void)in;\n  (void)out;\n}\n";
+    s += "[[maybe_unused]] void confide_gen_scrub_" + u->name + "(unsigned char* p, size_t bytes) {\n";
+    s += "  unsigned char tmp[sizeof(" + T + ")];\n";
+    s += "  for (size_t off = 0; off + sizeof tmp <= bytes; off += sizeof tmp) {\n";
+    s += "    std::memset(tmp, 0, sizeof tmp);\n";
+    s += "    confide_gen_scrub_one_" + u->name + "(p + off, tmp);\n";
+    s += "    std::memcpy(p + off, tmp, sizeof tmp);\n  }\n";
+    s += "  confide::SecureZero(tmp, sizeof tmp);\n}\n";
+    if (!u->IsDeepCopy()) continue;
+    // Copying a deep-copied struct back keeps the caller's own pointers.
+    s += "[[maybe_unused]] void confide_gen_merge_" + u->name +
+         "(unsigned char* dest, const unsigned char* src, size_t bytes) {\n";
+    s += "  for (size_t off = 0; off + sizeof(" + T + ") <= bytes; off += sizeof(" + T + ")) {\n";
+    for (const Declaration& f : u->fields) {
+      if (IsDeepMember(f)) continue;
+      std::string off = "offsetof(" + T + ", " + f.name + ")";
+      s += "    std::memcpy(dest + off + " + off + ", src + off + " + off + ", sizeof(static_cast<" + T +
+           "*>(nullptr)->" + f.name + "));\n";
+    }
+    s += "  }\n}\n";
+  }
+
+  // Deep copy: the member buffers of an array of structs travel as extra items after the
+  // parameters, depth first. Sizes come from the struct as each side holds it.
+  for (const UserType* u : m.structs) {
+    if (!u->IsDeepCopy()) continue;
+    s += "[[maybe_unused]] confide::Status confide_gen_send_" + u->name + "(const " + StructType(u) +
+         "* elems, uint64_t n, confide::abi::FrameWriter& w, std::vector<confide_gen::SendEntry>& out, "
+         "confide_gen::Budget& budget, int depth);\n";
+    s += "[[maybe_unused]] confide::Status confide_gen_recv_" + u->name + "(" + StructType(u) +
+         "* elems, uint64_t n, const confide::abi::FrameView& req, size_t& idx, "
+         "std::vector<confide_gen::RecvEntry>& store, confide_gen::Budget& budget, int depth);\n";
+  }
+  for (const UserType* u : m.structs) {
+    if (!u->IsDeepCopy()) continue;
+    const std::string T = StructType(u);
+    std::vector<DeepMember> members = DeepMembers(m, *u);
+    const std::string too_deep = "  if (depth > confide_gen::kMaxDeepCopyDepth)\n    return confide::OutOfRange(" +
+                                 Q("deep copy of struct " + u->name + " nests more than 32 levels deep") + ");\n";
+    // Sender.
+    s += "\nconfide::Status confide_gen_send_" + u->name + "(const " + T +
+         "* elems, uint64_t n, confide::abi::FrameWriter& w, std::vector<confide_gen::SendEntry>& out, "
+         "confide_gen::Budget& budget, int depth) {\n" + too_deep;
+    s += "  for (uint64_t k = 0; k < n; ++k) {\n    const " + T + "& e = elems[k];\n";
+    for (const DeepMember& dm : members) {
+      const std::string what = u->name + "::" + dm.decl->name;
+      auto ref = [](const std::string& n) { return "e." + n; };
+      s += "    {\n" + SizeCode(dm.decl->attrs, dm.elem, "", what, ref, "len", "      ");
+      s += "      if (e." + dm.decl->name + " != nullptr) CONFIDE_RETURN_IF_ERROR(budget.Take(len, " + Q(what) + "));\n";
+      s += "      if (out.size() >= confide::abi::kMaxItems)\n        return confide::OutOfRange(" +
+           Q("deep copy of struct " + u->name + " needs more items than a call frame may hold") + ");\n";
+      s += "      confide_gen::Local tmp;\n      const void* src = nullptr;\n";
+      s += "      CONFIDE_RETURN_IF_ERROR(confide_gen::Outgoing(e." + dm.decl->name + ", len, confide_gen::AlignOf<" +
+           dm.elem + ">(), " + ScrubFn(dm.elem_struct) + ", tmp, &src));\n";
+      s += "      w.Buffer(src, len);\n";
+      s += "      out.push_back({confide_gen::Mut(e." + dm.decl->name + "), len, e." + dm.decl->name + " == nullptr, " +
+           (dm.elem_deep ? "&confide_gen_merge_" + dm.elem_struct->name : std::string("nullptr")) + "});\n";
+      if (dm.elem_deep)
+        s += "      if (e." + dm.decl->name + " != nullptr)\n        CONFIDE_RETURN_IF_ERROR(confide_gen_send_" +
+             dm.elem_struct->name + "(e." + dm.decl->name + ", len / sizeof(" + StructType(dm.elem_struct) +
+             "), w, out, budget, depth + 1));\n";
+      s += "    }\n";
+    }
+    s += "  }\n  return confide::Status::Ok();\n}\n";
+    // Receiver: every deep pointer is overwritten with the receiver's own copy or null,
+    // whatever the frame's struct bytes held.
+    s += "\nconfide::Status confide_gen_recv_" + u->name + "(" + T +
+         "* elems, uint64_t n, const confide::abi::FrameView& req, size_t& idx, "
+         "std::vector<confide_gen::RecvEntry>& store, confide_gen::Budget& budget, int depth) {\n" + too_deep;
+    s += "  for (uint64_t k = 0; k < n; ++k) {\n    " + T + "& e = elems[k];\n";
+    for (const DeepMember& dm : members) {
+      const std::string what = u->name + "::" + dm.decl->name;
+      auto ref = [](const std::string& n) { return "e." + n; };
+      s += "    {\n      e." + dm.decl->name + " = nullptr;\n";
+      s += SizeCode(dm.decl->attrs, dm.elem, "", what, ref, "len", "      ");
+      s += "      confide::ByteSpan span;\n";
+      s += "      CONFIDE_RETURN_IF_ERROR(req.GetBuffer(idx, " + Q(what) + ", len, true, &span));\n";
+      s += "      ++idx;\n      size_t slot = store.size();\n      store.emplace_back();\n";
+      s += "      if (span.data() != nullptr) {\n";
+      s += "        CONFIDE_RETURN_IF_ERROR(budget.Take(len, " + Q(what) + "));\n";
+      s += "        confide_gen::RecvEntry& r = store[slot];\n";
+      s += "        CONFIDE_RETURN_IF_ERROR(r.buf.Alloc(len, confide_gen::AlignOf<" + dm.elem + ">(), " + Q(what) +
+           "));\n";
+      s += "        if (len != 0) std::memcpy(r.buf.data(), span.data(), len);\n";
+      s += "        r.len = len;\n        r.null = false;\n        r.scrub = " + ScrubFn(dm.elem_struct) + ";\n";
+      s += "        e." + dm.decl->name + " = static_cast<" + dm.decl->type.ToString() + ">(r.buf.data());\n";
+      if (dm.elem_deep)
+        s += "        CONFIDE_RETURN_IF_ERROR(confide_gen_recv_" + dm.elem_struct->name + "(static_cast<" +
+             StructType(dm.elem_struct) + "*>(r.buf.data()), len / sizeof(" + StructType(dm.elem_struct) +
+             "), req, idx, store, budget, depth + 1));\n";
+      s += "      }\n    }\n";
+    }
+    s += "  }\n  return confide::Status::Ok();\n}\n";
+  }
+  return s;
+}
+
+std::string EmitReceiver(const Model& m, const FunctionInfo& f, Side side) {
+  (void)m;
+  const bool t = side == Side::kTrusted;
+  const std::string& name = f.fn->name;
+  const size_t np = f.params.size();
+  bool any_deep = false;
+  for (const ParamInfo& p : f.params) any_deep = any_deep || p.kind == ParamKind::kDeep;
+
+  std::string s = "\n// " + std::string(t ? "ecall" : "ocall") + " " + name + "\n";
+  s += "[[maybe_unused]] confide::Status confide_gen_" + std::string(t ? "ecall_" : "ocall_") + name +
+       "(const confide::abi::FrameView& confide_gen_req, confide::abi::FrameWriter& confide_gen_reply) {\n";
+  if (np != 0)
+    s += "  if (confide_gen_req.size() < " + std::to_string(np) + "u) return confide_gen_req.ExpectItems(" +
+         std::to_string(np) + "u);\n";
+  s += "  confide_gen::Budget confide_gen_budget;\n  (void)confide_gen_budget;\n  (void)confide_gen_reply;\n";
+  // 1. Values first: every size= / count= below is evaluated on these copies (rule 2, 3).
+  for (size_t i = 0; i < np; ++i) {
+    const ParamInfo& p = f.params[i];
+    const std::string& pn = p.decl->name;
+    if (p.kind == ParamKind::kValue) {
+      s += "  " + p.local_type + " " + pn + "{};\n";
+      s += "  CONFIDE_RETURN_IF_ERROR(" + ValueGet(p.check, "confide_gen_req", std::to_string(i) + "u", pn, pn) + ");\n";
+    } else if (p.kind == ParamKind::kUserCheck) {
+      s += "  " + p.local_type + " " + pn + " = nullptr;\n";
+      s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_req.GetValue(" + std::to_string(i) + "u, " + Q(pn) + ", &" + pn +
+           "));\n";
+    }
+  }
+  // 2. Pointers: lengths checked against the attributes, strings' terminators checked,
+  // outputs allocated zeroed in this side's memory.
+  for (size_t i = 0; i < np; ++i) {
+    const ParamInfo& p = f.params[i];
+    if (p.kind == ParamKind::kValue || p.kind == ParamKind::kUserCheck) continue;
+    const std::string& pn = p.decl->name;
+    const std::string idx = std::to_string(i) + "u";
+    const std::string v = "confide_gen_v_" + pn, l = "confide_gen_l_" + pn, n = "confide_gen_n_" + pn;
+    const std::string align = "confide_gen::AlignOf<" + p.elem + ">()";
+    s += "  void* " + v + " = nullptr;\n  confide_gen::Local " + l + ";\n";
+    if (p.kind == ParamKind::kString) {
+      s += "  size_t " + n + " = 0;\n  {\n    confide::ByteSpan confide_gen_s;\n";
+      s += "    CONFIDE_RETURN_IF_ERROR(confide_gen_req.GetString(" + idx + ", " + Q(pn) + ", sizeof(" + p.elem +
+           "), true, &confide_gen_s));\n";
+      s += "    " + n + " = confide_gen_s.size();\n";
+      if (p.dir == Direction::kInOut)
+        s += "    CONFIDE_RETURN_IF_ERROR(confide_gen::Copy(confide_gen_s, " + align + ", " + l +
+             ", confide_gen_budget, " + Q(pn) + ", &" + v + "));\n";
+      else
+        s += "    CONFIDE_RETURN_IF_ERROR(confide_gen::InPlace(confide_gen_s, " + align + ", " + l + ", " + Q(pn) +
+             ", &" + v + "));\n";
+      s += "  }\n";
+    } else {
+      std::string elem = p.kind == ParamKind::kDeep ? StructType(p.deep) : p.elem;
+      s += SizeCode(p.decl->attrs, elem, p.fixed_bytes, pn, ParamRef, n, "  ");
+      if (p.dir == Direction::kOut) {
+        s += "  {\n    bool confide_gen_null = true;\n";
+        s += "    CONFIDE_RETURN_IF_ERROR(confide_gen_req.GetOutRequest(" + idx + ", " + Q(pn) + ", " + n +
+             ", &confide_gen_null));\n";
+        s += "    if (!confide_gen_null) {\n";
+        s += "      CONFIDE_RETURN_IF_ERROR(confide_gen_budget.Take(" + n + ", " + Q(pn) + "));\n";
+        s += "      CONFIDE_RETURN_IF_ERROR(" + l + ".Alloc(" + n + ", " + align + ", " + Q(pn) + "));\n";
+        s += "      " + v + " = " + l + ".data();\n    }\n  }\n";
+      } else {
+        s += "  {\n    confide::ByteSpan confide_gen_s;\n";
+        s += "    CONFIDE_RETURN_IF_ERROR(confide_gen_req.GetBuffer(" + idx + ", " + Q(pn) + ", " + n +
+             ", true, &confide_gen_s));\n";
+        s += ElemCheck(p.check, "confide_gen_s", pn, "    ");
+        if (p.dir == Direction::kInOut || p.kind == ParamKind::kDeep)
+          s += "    CONFIDE_RETURN_IF_ERROR(confide_gen::Copy(confide_gen_s, " + align + ", " + l +
+               ", confide_gen_budget, " + Q(pn) + ", &" + v + "));\n";
+        else
+          s += "    CONFIDE_RETURN_IF_ERROR(confide_gen::InPlace(confide_gen_s, " + align + ", " + l + ", " + Q(pn) +
+               ", &" + v + "));\n";
+        s += "  }\n";
+      }
+    }
+    s += "  " + p.local_type + " " + pn + " = static_cast<" + p.local_type + ">(" + v + ");\n";
+    s += "  (void)" + n + ";\n";
+  }
+  // 3. Deep copies: the member buffers, then the exact item count.
+  if (any_deep) {
+    s += "  size_t confide_gen_idx = " + std::to_string(np) + "u;\n";
+    s += "  std::vector<confide_gen::RecvEntry> confide_gen_deep;\n";
+    for (const ParamInfo& p : f.params) {
+      if (p.kind != ParamKind::kDeep) continue;
+      const std::string& pn = p.decl->name;
+      s += "  const size_t confide_gen_from_" + pn + " = confide_gen_deep.size();\n";
+      s += "  if (confide_gen_v_" + pn + " != nullptr)\n    CONFIDE_RETURN_IF_ERROR(confide_gen_recv_" + p.deep->name +
+           "(static_cast<" + StructType(p.deep) + "*>(confide_gen_v_" + pn + "), confide_gen_n_" + pn + " / sizeof(" +
+           StructType(p.deep) + "), confide_gen_req, confide_gen_idx, confide_gen_deep, confide_gen_budget, 0));\n";
+      s += "  const size_t confide_gen_to_" + pn + " = confide_gen_deep.size();\n";
+      s += "  (void)confide_gen_from_" + pn + ";\n  (void)confide_gen_to_" + pn + ";\n";
+    }
+    s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_req.ExpectItems(confide_gen_idx));\n";
+  } else {
+    s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_req.ExpectItems(" + std::to_string(np) + "u));\n";
+  }
+  // 4. The user's function.
+  std::string args;
+  for (size_t i = 0; i < np; ++i) args += (i ? ", " : "") + f.params[i].decl->name;
+  s += "  " + (f.ret_void ? std::string() : f.ret_type + " confide_gen_ret = ") + name + "(" + args + ");\n";
+  const bool send_errno = !t && f.fn->propagate_errno;
+  if (send_errno) s += "  const int confide_gen_errno = errno;\n";
+  // 5. The reply.
+  if (!f.ret_void) {
+    if (f.ret_struct) {
+      s += "  {\n    unsigned char confide_gen_t[sizeof(" + f.ret_type + ")];\n";
+      s += "    std::memcpy(confide_gen_t, &confide_gen_ret, sizeof confide_gen_t);\n";
+      s += "    " + std::string("confide_gen_scrub_") + f.ret_struct->name + "(confide_gen_t, sizeof confide_gen_t);\n";
+      s += "    confide_gen_reply.Value(confide_gen_t, sizeof confide_gen_t);\n";
+      s += "    confide::SecureZero(confide_gen_t, sizeof confide_gen_t);\n  }\n";
+    } else {
+      s += "  confide_gen_reply.Value(confide_gen_ret);\n";
+    }
+  }
+  for (const ParamInfo& p : f.params) {
+    if (!IsOutput(p)) continue;
+    const std::string& pn = p.decl->name;
+    std::string scrub = p.kind == ParamKind::kDeep ? ScrubFn(p.deep)
+                        : p.kind == ParamKind::kBuffer ? ScrubFn(p.elem_struct)
+                                                       : "nullptr";
+    s += "  confide_gen::PutOut(confide_gen_reply, confide_gen_v_" + pn + ", confide_gen_n_" + pn + ", " + scrub +
+         ");\n";
+  }
+  for (const ParamInfo& p : f.params) {
+    if (p.kind != ParamKind::kDeep || p.dir != Direction::kInOut) continue;
+    const std::string& pn = p.decl->name;
+    s += "  for (size_t i = confide_gen_from_" + pn + "; i < confide_gen_to_" + pn +
+         "; ++i) confide_gen::PutEntry(confide_gen_reply, confide_gen_deep[i]);\n";
+  }
+  if (send_errno) s += "  confide_gen_reply.Value(confide_gen_errno);\n";
+  s += "  return confide::Status::Ok();\n}\n";
+  return s;
+}
+
+std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
+  (void)m;
+  const bool host = side == Side::kUntrusted;
+  const std::string& name = f.fn->name;
+  const bool recv_errno = !host && f.fn->propagate_errno;
+  std::string s = "\n" + SenderSignature(f, side, true) + " {\n";
+  s += "  confide_gen::Budget confide_gen_budget;\n  (void)confide_gen_budget;\n";
+  s += "  confide::abi::FrameWriter confide_gen_w;\n";
+  s += "  size_t confide_gen_cap = confide::abi::kFrameHeaderSize;\n";
+  size_t static_items = 0;
+  if (!f.ret_void) {
+    s += "  confide_gen_cap += confide::abi::ItemSize(sizeof(" + f.ret_type + "));\n";
+    ++static_items;
+  }
+  bool any_deep = false;
+  for (const ParamInfo& p : f.params) {
+    const std::string& pn = p.decl->name;
+    const std::string n = "confide_gen_n_" + pn;
+    switch (p.kind) {
+      case ParamKind::kValue:
+        if (p.elem_struct) {
+          s += "  {\n    unsigned char confide_gen_t[sizeof(" + p.local_type + ")];\n";
+          s += "    std::memcpy(confide_gen_t, &" + pn + ", sizeof confide_gen_t);\n";
+          s += "    confide_gen_scrub_" + p.elem_struct->name + "(confide_gen_t, sizeof confide_gen_t);\n";
+          s += "    confide_gen_w.Value(confide_gen_t, sizeof confide_gen_t);\n  }\n";
+        } else {
+          s += "  confide_gen_w.Value(" + pn + ");\n";
+        }
+        break;
+      case ParamKind::kUserCheck:
+        s += "  confide_gen_w.Value(" + pn + ");\n";
+        break;
+      case ParamKind::kString: {
+        std::string len = p.wide ? "(std::wcslen(" + pn + ") + 1) * sizeof(wchar_t)" : "std::strlen(" + pn + ") + 1";
+        s += "  const size_t " + n + " = " + pn + " != nullptr ? " + len + " : 0;\n";
+        s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_budget.Take(" + n + ", " + Q(pn) + "));\n";
+        s += "  confide_gen_w.Buffer(" + pn + ", " + n + ");\n";
+        break;
+      }
+      case ParamKind::kBuffer:
+      case ParamKind::kDeep: {
+        any_deep = any_deep || p.kind == ParamKind::kDeep;
+        std::string elem = p.kind == ParamKind::kDeep ? StructType(p.deep) : p.elem;
+        const UserType* scrub = p.kind == ParamKind::kDeep ? p.deep : p.elem_struct;
+        s += SizeCode(p.decl->attrs, elem, p.fixed_bytes, pn, ParamRef, n, "  ");
+        s += "  if (" + pn + " != nullptr) CONFIDE_RETURN_IF_ERROR(confide_gen_budget.Take(" + n + ", " + Q(pn) +
+             "));\n";
+        if (p.dir == Direction::kOut) {
+          s += "  confide_gen_w.OutRequest(" + pn + ", " + n + ");\n";
+        } else {
+          s += "  {\n    confide_gen::Local confide_gen_t;\n    const void* confide_gen_src = nullptr;\n";
+          s += "    CONFIDE_RETURN_IF_ERROR(confide_gen::Outgoing(" + pn + ", " + n + ", confide_gen::AlignOf<" +
+               elem + ">(), " + ScrubFn(scrub) + ", confide_gen_t, &confide_gen_src));\n";
+          s += "    confide_gen_w.Buffer(confide_gen_src, " + n + ");\n  }\n";
+        }
+        break;
+      }
+    }
+    if (IsOutput(p)) {
+      s += "  confide_gen_cap += confide::abi::ItemSize(" + pn + " != nullptr ? " + n + " : 0);\n";
+      ++static_items;
+    }
+  }
+  if (recv_errno) {
+    s += "  confide_gen_cap += confide::abi::ItemSize(sizeof(int));\n";
+    ++static_items;
+  }
+  s += "  size_t confide_gen_items = " + std::to_string(static_items) + "u;\n";
+  if (any_deep) {
+    s += "  std::vector<confide_gen::SendEntry> confide_gen_deep;\n";
+    for (const ParamInfo& p : f.params) {
+      if (p.kind != ParamKind::kDeep) continue;
+      const std::string& pn = p.decl->name;
+      s += "  const size_t confide_gen_from_" + pn + " = confide_gen_deep.size();\n";
+      s += "  if (" + pn + " != nullptr)\n    CONFIDE_RETURN_IF_ERROR(confide_gen_send_" + p.deep->name + "(" + pn +
+           ", confide_gen_n_" + pn + " / sizeof(" + StructType(p.deep) +
+           "), confide_gen_w, confide_gen_deep, confide_gen_budget, 0));\n";
+      s += "  const size_t confide_gen_to_" + pn + " = confide_gen_deep.size();\n";
+      s += "  (void)confide_gen_from_" + pn + ";\n  (void)confide_gen_to_" + pn + ";\n";
+      if (p.dir == Direction::kInOut) {
+        s += "  for (size_t i = confide_gen_from_" + pn + "; i < confide_gen_to_" + pn +
+             "; ++i) confide_gen_cap += confide::abi::ItemSize(confide_gen_deep[i].len);\n";
+        s += "  confide_gen_items += confide_gen_to_" + pn + " - confide_gen_from_" + pn + ";\n";
+      }
+    }
+  }
+  // The call. A reply larger than confide_gen_cap is refused before it is parsed.
+  std::string what;
+  if (host) {
+    std::string enc = f.fn->FindParam("enclave") ? "confide_gen_enclave" : "enclave";
+    s += "  CONFIDE_ASSIGN_OR_RETURN(confide::Bytes confide_gen_rep, " + enc + ".Call(" + std::to_string(f.id) +
+         "u, confide_gen_w.Finish(), confide_gen_cap));\n";
+    what = "reply of ecall '" + name + "'";
+  } else {
+    s += "  CONFIDE_ASSIGN_OR_RETURN(confide::Bytes confide_gen_rep, confide::trusted::Ocall(" + std::to_string(f.id) +
+         "u, confide_gen_w.Finish(), confide_gen_cap));\n";
+    what = "reply of ocall '" + name + "'";
+  }
+  s += "  CONFIDE_ASSIGN_OR_RETURN(confide::abi::FrameView confide_gen_v, confide::abi::FrameView::Parse(confide_gen_rep, " +
+       Q(what) + "));\n";
+  s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_v.ExpectItems(confide_gen_items));\n";
+  s += "  size_t confide_gen_ri = 0;\n";
+  // Every reply item is checked before anything is copied to the caller (rule 6).
+  if (!f.ret_void) {
+    s += "  " + f.ret_type + " confide_gen_ret{};\n";
+    s += "  CONFIDE_RETURN_IF_ERROR(" +
+         ValueGet(f.ret_check, "confide_gen_v", "confide_gen_ri++", "return value", "confide_gen_ret") + ");\n";
+  }
+  for (const ParamInfo& p : f.params) {
+    if (!IsOutput(p)) continue;
+    const std::string& pn = p.decl->name;
+    s += "  confide::ByteSpan confide_gen_o_" + pn + ";\n";
+    s += "  CONFIDE_RETURN_IF_ERROR(confide_gen::GetOut(confide_gen_v, confide_gen_ri++, " + Q(pn) + ", " + pn +
+         ", confide_gen_n_" + pn + ", &confide_gen_o_" + pn + "));\n";
+    if (p.kind == ParamKind::kBuffer) s += ElemCheck(p.check, "confide_gen_o_" + pn, pn, "  ");
+  }
+  bool deep_out = false;
+  for (const ParamInfo& p : f.params) {
+    if (p.kind != ParamKind::kDeep || p.dir != Direction::kInOut) continue;
+    const std::string& pn = p.decl->name;
+    if (!deep_out) s += "  std::vector<confide::ByteSpan> confide_gen_dspans(confide_gen_deep.size());\n";
+    deep_out = true;
+    s += "  for (size_t i = confide_gen_from_" + pn + "; i < confide_gen_to_" + pn + "; ++i)\n";
+    s += "    CONFIDE_RETURN_IF_ERROR(confide_gen::GetOut(confide_gen_v, confide_gen_ri++, " +
+         Q(pn + " (deep copy)") + ", confide_gen_deep[i].null ? nullptr : confide_gen_deep[i].dest, "
+         "confide_gen_deep[i].len, &confide_gen_dspans[i]));\n";
+  }
+  if (recv_errno) {
+    s += "  int confide_gen_errno = 0;\n";
+    s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_v.GetValue(confide_gen_ri++, \"errno\", &confide_gen_errno));\n";
+  }
+  s += "  (void)confide_gen_ri;\n";
+  for (const ParamInfo& p : f.params) {
+    if (!IsOutput(p)) continue;
+    const std::string& pn = p.decl->name;
+    std::string merge = p.kind == ParamKind::kDeep ? "&confide_gen_merge_" + p.deep->name : std::string("nullptr");
+    s += "  confide_gen::CopyBack(confide_gen::Mut(" + pn + "), confide_gen_o_" + pn + ", " + merge + ");\n";
+    if (p.kind == ParamKind::kString)
+      s += "  confide_gen::Terminate(confide_gen::Mut(" + pn + "), confide_gen_n_" + pn + ", sizeof(" + p.elem + "));\n";
+  }
+  for (const ParamInfo& p : f.params) {
+    if (p.kind != ParamKind::kDeep || p.dir != Direction::kInOut) continue;
+    const std::string& pn = p.decl->name;
+    s += "  for (size_t i = confide_gen_from_" + pn + "; i < confide_gen_to_" + pn +
+         "; ++i) confide_gen::CopyBack(confide_gen_deep[i].dest, confide_gen_dspans[i], confide_gen_deep[i].merge);\n";
+  }
+  if (recv_errno) s += "  errno = confide_gen_errno;\n";
+  s += f.ret_void ? "  return confide::Status::Ok();\n}\n" : "  return confide_gen_ret;\n}\n";
+  return s;
+}
+
+}  // namespace confide::edl::internal

@@ -1,0 +1,345 @@
+// DESIGN §5 boundary rules against the generated dispatchers: crafted request frames sent
+// through Enclave::Call (what a hostile host can send), and hostile replies from a host
+// whose ocall handlers are replaced. Each must be refused with its specific error.
+#include <cstring>
+#include <vector>
+
+#include "all_host.h"
+
+namespace codegen_test {
+namespace {
+
+using confide::Code;
+using confide::abi::FrameView;
+using confide::abi::FrameWriter;
+
+class Boundary : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { enclave_ = LoadAll().release(); }
+  static void TearDownTestSuite() {
+    delete enclave_;
+    enclave_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(enclave_, nullptr); }
+
+  confide::Result<confide::Bytes> Send(const std::string& ecall, FrameWriter& w, size_t cap = 4096) {
+    return enclave_->Call(EcallId(ecall), w.Finish(), cap);
+  }
+  static void ExpectError(const confide::Result<confide::Bytes>& r, Code code, const std::string& part) {
+    ASSERT_FALSE(r.ok()) << "accepted a frame that should be refused (" << part << ")";
+    EXPECT_EQ(r.status().code(), code) << r.status().message();
+    EXPECT_NE(r.status().message().find(part), std::string::npos) << r.status().message();
+  }
+  static confide::Enclave* enclave_;
+};
+confide::Enclave* Boundary::enclave_ = nullptr;
+
+TEST_F(Boundary, WellFormedCraftedFrameIsAccepted) {
+  // The baseline the refusals below deviate from.
+  FrameWriter w;
+  w.Value(int{2});
+  w.Value(int{3});
+  auto r = Send("add", w);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto v = FrameView::Parse(*r, "reply");
+  ASSERT_TRUE(v.ok());
+  int sum = 0;
+  ASSERT_TRUE(v->GetValue(0, "ret", &sum).ok());
+  EXPECT_EQ(sum, 5);
+}
+
+TEST_F(Boundary, WrongItemCount) {
+  FrameWriter few;
+  few.Value(int{2});
+  ExpectError(Send("add", few), Code::kInvalidArgument, "ecall 'add': expected 2 items in the call frame, got 1");
+  FrameWriter many;
+  many.Value(int{2});
+  many.Value(int{3});
+  many.Value(int{4});
+  ExpectError(Send("add", many), Code::kInvalidArgument, "expected 2 items in the call frame, got 3");
+}
+
+TEST_F(Boundary, WrongValueSize) {
+  FrameWriter w;
+  w.Value(int64_t{2});
+  w.Value(int{3});
+  ExpectError(Send("add", w), Code::kInvalidArgument, "parameter 'a' must be a 4-byte value, got a 8-byte value");
+}
+
+TEST_F(Boundary, OverflowingCountTimesSize) {
+  uint32_t one = 1;
+  FrameWriter w;
+  w.Buffer(&one, sizeof one);
+  w.Value(uint64_t{(uint64_t{1} << 62) + 1});  // x 4 bytes wraps to 4
+  ExpectError(Send("increment", w), Code::kOutOfRange, "size of parameter 'values' overflows");
+  uint8_t byte = 0;
+  FrameWriter w2;
+  w2.Buffer(&byte, 1);
+  w2.Value(uint64_t{1} << 32);
+  w2.Value(uint64_t{1} << 32);  // 2^64 wraps to 0
+  ExpectError(Send("sized_counted", w2), Code::kOutOfRange, "size of parameter 'data' overflows");
+}
+
+TEST_F(Boundary, BufferLengthDiffersFromSizeAttribute) {
+  std::vector<uint8_t> nine(9, 1);
+  FrameWriter w;
+  w.Buffer(nine.data(), nine.size());
+  w.Value(uint64_t{10});
+  ExpectError(Send("sum_bytes", w), Code::kInvalidArgument,
+              "parameter 'buf' carries 9 bytes but its size attribute says 10");
+}
+
+TEST_F(Boundary, NegativeCountIsRefused) {
+  int v = 1;
+  FrameWriter w;
+  w.Buffer(&v, sizeof v);
+  w.Value(int{-1});
+  ExpectError(Send("sum_signed", w), Code::kInvalidArgument, "count= of values is negative (-1)");
+}
+
+TEST_F(Boundary, StringWithoutTerminator) {
+  FrameWriter w;
+  w.Buffer("abc", 3);
+  ExpectError(Send("str_len", w), Code::kInvalidArgument, "'s' is not terminated at its last character");
+  FrameWriter wide;
+  const wchar_t text[2] = {L'a', L'b'};
+  wide.Buffer(text, sizeof text);
+  ExpectError(Send("wstr_len", wide), Code::kInvalidArgument, "'s' is not terminated at its last character");
+  FrameWriter odd;  // not a whole number of wchar_t
+  odd.Buffer("\0\0\0\0\0", 5);
+  ExpectError(Send("wstr_len", odd), Code::kInvalidArgument, "not a whole number of characters");
+}
+
+TEST_F(Boundary, OutRequestLengthDiffersFromSizeAttribute) {
+  FrameWriter w;
+  uint8_t host_buf[16];
+  w.OutRequest(host_buf, 8);
+  w.Value(uint64_t{16});
+  w.Value(uint8_t{1});
+  ExpectError(Send("fill", w), Code::kInvalidArgument,
+              "output parameter 'buf' requests 8 bytes but its size attribute says 16");
+  FrameWriter wrong_kind;  // a buffer where an output request belongs
+  wrong_kind.Buffer(host_buf, 16);
+  wrong_kind.Value(uint64_t{16});
+  wrong_kind.Value(uint8_t{1});
+  ExpectError(Send("fill", wrong_kind), Code::kInvalidArgument, "must be an output request, got a buffer");
+}
+
+TEST_F(Boundary, OutRequestsAreBoundedPerCall) {
+  FrameWriter w;
+  uint8_t host_buf[1];
+  uint64_t huge = uint64_t{3} << 30;
+  w.OutRequest(host_buf, huge);
+  w.Value(huge);
+  w.Value(uint8_t{1});
+  ExpectError(Send("fill", w), Code::kOutOfRange, "buf: 3221225472 bytes would take this call past its limit");
+}
+
+TEST_F(Boundary, FunctionIdOutOfRange) {
+  FrameWriter w;
+  auto r = enclave_->Call(9999, w.Finish(), 1024);
+  ExpectError(r, Code::kOutOfRange, "ecall id 9999 is out of range");
+}
+
+TEST_F(Boundary, MalformedFrame) {
+  confide::Bytes junk(32, 0x41);
+  ExpectError(enclave_->Call(EcallId("noop"), junk, 1024), Code::kInvalidArgument, "malformed call frame: bad magic");
+}
+
+TEST_F(Boundary, ReplyLargerThanTheCallersCapacity) {
+  FrameWriter w;
+  uint8_t host_buf[4096];
+  w.OutRequest(host_buf, sizeof host_buf);
+  w.Value(uint64_t{sizeof host_buf});
+  w.Value(uint8_t{1});
+  // Enclave::Call always leaves room for a 1024-byte error message; ask for less than the reply.
+  ExpectError(Send("fill", w, 2048), Code::kOutOfRange, "4128-byte reply, larger than the caller's 2048-byte buffer");
+}
+
+TEST_F(Boundary, BoolAndEnumValuesOutsideTheirType) {
+  FrameWriter b;
+  b.Value(uint8_t{2});
+  ExpectError(Send("bool_to_int", b), Code::kInvalidArgument, "b: bool byte 2 is neither 0 nor 1");
+  FrameWriter c;
+  c.Value(int{7});  // color has 0..2: its values are 0..3
+  ExpectError(Send("next_color", c), Code::kInvalidArgument, "c: 7 is outside the range of its enum type");
+  FrameWriter in_range;
+  in_range.Value(int{3});
+  EXPECT_TRUE(Send("next_color", in_range).ok());
+  int colors[2] = {1, 9};
+  FrameWriter arr;
+  arr.Buffer(colors, sizeof colors);
+  arr.Value(uint64_t{2});
+  arr.Value(int{1});
+  ExpectError(Send("count_colors", arr), Code::kInvalidArgument, "colors: element 1 (9) is outside the range");
+}
+
+TEST_F(Boundary, DeepCopyMemberLengthDiffersFromTheStructsOwnSize) {
+  blob b{4, nullptr};
+  uint8_t three[3] = {1, 2, 3};
+  FrameWriter w;
+  w.Buffer(&b, sizeof b);
+  w.Buffer(three, 3);
+  ExpectError(Send("blob_sum", w), Code::kInvalidArgument, "'blob::data' carries 3 bytes but its size attribute says 4");
+}
+
+TEST_F(Boundary, DeepCopyMissingOrExtraMemberItems) {
+  blob b{4, nullptr};
+  FrameWriter missing;
+  missing.Buffer(&b, sizeof b);
+  ExpectError(Send("blob_sum", missing), Code::kInvalidArgument, "parameter 'blob::data' is missing from the call frame");
+  uint8_t four[4] = {};
+  FrameWriter extra;
+  extra.Buffer(&b, sizeof b);
+  extra.Buffer(four, 4);
+  extra.Buffer(four, 4);
+  ExpectError(Send("blob_sum", extra), Code::kInvalidArgument, "expected 2 items in the call frame, got 3");
+}
+
+TEST_F(Boundary, HostPointerInsideADeepCopiedStructIsNeverUsed) {
+  // The struct bytes carry a pointer into "enclave memory"; the member's item is null. The
+  // enclave must see nullptr, not the pointer the host wrote.
+  static uint8_t secret[4] = {9, 9, 9, 9};
+  blob b{4, secret};
+  FrameWriter w;
+  w.Buffer(&b, sizeof b);
+  w.Buffer(nullptr, 0);
+  auto r = Send("blob_sum", w);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto v = FrameView::Parse(*r, "reply");
+  ASSERT_TRUE(v.ok());
+  uint64_t sum = 0;
+  ASSERT_TRUE(v->GetValue(0, "ret", &sum).ok());
+  EXPECT_EQ(sum, UINT64_MAX);  // blob_sum's "data is null" answer
+}
+
+TEST_F(Boundary, DeepCopyNestingDepthAndCountsAreChecked) {
+  // count=nblobs says 2 but the blobs buffer holds one struct.
+  blob one{0, nullptr};
+  bundle b{1, 2, nullptr, 0, nullptr};
+  FrameWriter w;
+  w.Buffer(&b, sizeof b);
+  w.Buffer(&one, sizeof one);
+  w.Buffer(nullptr, 0);
+  ExpectError(Send("bundle_visit", w), Code::kInvalidArgument,
+              "'bundle::blobs' carries 16 bytes but its size attribute says 32");
+}
+
+TEST_F(Boundary, PaddingOfAStructReturnedFromTheEnclaveIsZero) {
+  // Control: the enclave's struct really has 0xAA in its padding (copied raw, no scrubbing).
+  uint8_t raw[sizeof(padded)];
+  FrameWriter c;
+  c.OutRequest(raw, sizeof raw);
+  c.Value(uint64_t{sizeof raw});
+  auto cr = Send("padded_raw", c);
+  ASSERT_TRUE(cr.ok()) << cr.status().message();
+  auto cv = FrameView::Parse(*cr, "reply");
+  ASSERT_TRUE(cv.ok());
+  confide::ByteSpan craw;
+  ASSERT_TRUE(cv->GetBuffer(0, "raw", sizeof(padded), false, &craw).ok());
+  EXPECT_EQ(craw[1], 0xAA);
+  EXPECT_EQ(craw[12], 0xAA);
+
+  const size_t pad[] = {1, 2, 3, 9, 10, 11, 12, 13, 14, 15};
+  // Return value.
+  FrameWriter w;
+  w.Value('q');
+  w.Value(uint32_t{5});
+  auto r = Send("make_padded", w);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto v = FrameView::Parse(*r, "reply");
+  ASSERT_TRUE(v.ok());
+  padded p;
+  ASSERT_TRUE(v->GetValue(0, "ret", &p).ok());
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&p);
+  for (size_t i : pad) EXPECT_EQ(bytes[i], 0) << "padding byte " << i;
+  EXPECT_EQ(p.c, 'q');
+  EXPECT_EQ(p.x, 0x1122334455667788u);
+  // [out] struct: the enclave assigned a whole struct with dirty padding.
+  padded host_p;
+  FrameWriter o;
+  o.OutRequest(&host_p, sizeof host_p);
+  auto orr = Send("padded_out", o);
+  ASSERT_TRUE(orr.ok()) << orr.status().message();
+  auto ov = FrameView::Parse(*orr, "reply");
+  ASSERT_TRUE(ov.ok());
+  confide::ByteSpan out;
+  ASSERT_TRUE(ov->GetBuffer(0, "p", sizeof(padded), false, &out).ok());
+  for (size_t i : pad) EXPECT_EQ(out[i], 0) << "padding byte " << i;
+  EXPECT_EQ(out[0], 'o');
+}
+
+// ------------------------------------------------------------------ hostile host replies
+
+confide::Status HostileBytes(const FrameView& req, FrameWriter& reply) {
+  uint64_t n = 0;
+  CONFIDE_RETURN_IF_ERROR(req.GetValue(1, "n", &n));
+  reply.Value(int{0});
+  // 5 requested: answer 8, which still fits the item's padding and so the capacity; 16
+  // requested: answer 12.
+  std::vector<uint8_t> junk(n == 5 ? 8 : n - 4, 0x77);
+  reply.Buffer(junk.data(), junk.size());
+  return confide::Status::Ok();
+}
+
+confide::Status HostileBool(const FrameView&, FrameWriter& reply) {
+  reply.Value(uint8_t{2});
+  return confide::Status::Ok();
+}
+
+confide::Status HostileColor(const FrameView&, FrameWriter& reply) {
+  reply.Value(int{7});
+  return confide::Status::Ok();
+}
+
+class HostileHost : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const confide::abi::UntrustedTables& base = codegen_all_untrusted_tables();
+    ocalls_.assign(base.ocalls, base.ocalls + base.ocall_count);
+    for (auto& o : ocalls_) {
+      std::string n = o.name;
+      if (n == "host_hostile") o.handler = &HostileBytes;
+      if (n == "host_hostile_bool") o.handler = &HostileBool;
+      if (n == "host_hostile_color") o.handler = &HostileColor;
+    }
+    tables_ = base;
+    tables_.ocalls = ocalls_.data();
+    enclave_ = LoadAll(&tables_);
+    ASSERT_NE(enclave_, nullptr);
+  }
+  void Probe(int mode, Code code, const std::string& part) {
+    char msg[512] = {};
+    auto r = probe_hostile(*enclave_, mode, msg, sizeof msg);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(*r, static_cast<int>(code)) << msg;
+    EXPECT_NE(std::string(msg).find(part), std::string::npos) << msg;
+  }
+  std::vector<confide::abi::HostOcall> ocalls_;
+  confide::abi::UntrustedTables tables_{};
+  std::unique_ptr<confide::Enclave> enclave_;
+};
+
+TEST_F(HostileHost, MoreBytesThanRequestedAreRefused) {
+  Probe(0, Code::kInvalidArgument,
+        "reply of ocall 'host_hostile': parameter 'buf' carries 8 bytes but its size attribute says 5");
+}
+
+TEST_F(HostileHost, FewerBytesThanRequestedAreRefused) {
+  Probe(1, Code::kInvalidArgument, "parameter 'buf' carries 12 bytes but its size attribute says 16");
+}
+
+TEST_F(HostileHost, ReturnValuesOutsideTheirTypeAreRefused) {
+  Probe(2, Code::kInvalidArgument, "return value: bool byte 2 is neither 0 nor 1");
+  Probe(3, Code::kInvalidArgument, "return value: 7 is outside the range of its enum type");
+}
+
+TEST_F(HostileHost, HonestHandlersStillWork) {
+  // The generated handlers left in place keep working with the substituted table.
+  auto r = add(*enclave_, 1, 2);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, 3);
+}
+
+}  // namespace
+}  // namespace codegen_test

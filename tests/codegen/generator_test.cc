@@ -1,0 +1,149 @@
+// The generator's refusals (each with file:line:col) and confide-edger8r's output options.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "confide/edl.h"
+#include "edl/codegen.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using confide::edl::CodegenOptions;
+
+confide::Status Generate(const std::string& text, bool allow_user_check = false) {
+  auto edl = confide::edl::ParseEdlString(text, "t.edl", {});
+  EXPECT_TRUE(edl.ok()) << edl.status().message();
+  if (!edl.ok()) return edl.status();
+  CodegenOptions o;
+  o.allow_user_check = allow_user_check;
+  auto files = confide::edl::GenerateCode(*edl, o);
+  return files.status();
+}
+
+void ExpectRefused(const confide::Status& s, const std::string& where, const std::string& what) {
+  ASSERT_FALSE(s.ok()) << "generated code for an EDL that must be refused: " << what;
+  EXPECT_EQ(s.message().rfind(where + ": error: ", 0), 0u) << s.message();
+  EXPECT_NE(s.message().find(what), std::string::npos) << s.message();
+}
+
+TEST(Generator, UserCheckNeedsTheExplicitOptIn) {
+  const std::string edl =
+      "enclave {\n"
+      "  trusted {\n"
+      "    public void f([user_check] int* p);\n"
+      "  };\n"
+      "};\n";
+  ExpectRefused(Generate(edl), "t.edl:3:37",
+                "[user_check] on parameter `p` of `f` would pass a raw pointer across the boundary");
+  EXPECT_NE(Generate(edl).message().find("--allow-user-check"), std::string::npos);
+  EXPECT_TRUE(Generate(edl, true).ok());
+}
+
+TEST(Generator, OutDeepCopyIsRefused) {
+  ExpectRefused(Generate("enclave {\n"
+                         "  struct s { size_t n; [size=n] char* p; };\n"
+                         "  trusted { public void f([out] struct s* x); };\n"
+                         "};\n"),
+                "t.edl:3:43", "[out] parameter `x` of `f` points to deep-copy struct `s`");
+}
+
+TEST(Generator, DeepCopyStructHeldByValueIsRefused) {
+  ExpectRefused(Generate("enclave {\n"
+                         "  struct inner { size_t n; [size=n] char* p; };\n"
+                         "  struct outer { struct inner i; };\n"
+                         "  trusted { public void f([in] struct outer* x); };\n"
+                         "};\n"),
+                "t.edl:4:46", "parameter `x` of `f`: struct `outer` contains deep-copy struct `inner` by value");
+}
+
+TEST(Generator, SizeOnAPointerToDeepCopyStructsIsRefused) {
+  ExpectRefused(Generate("enclave {\n"
+                         "  struct inner { size_t n; [size=n] char* p; };\n"
+                         "  struct outer { size_t bytes; [size=bytes] struct inner* items; };\n"
+                         "  trusted { public void f([in] struct outer* x); };\n"
+                         "};\n"),
+                "t.edl:3:59", "member `items` of `outer` points to deep-copy struct `inner` and has size=");
+}
+
+TEST(Generator, CppKeywordsAreRefused) {
+  ExpectRefused(Generate("enclave {\n  trusted { public void f(int new); };\n};\n"), "t.edl:2:31",
+                "parameter `new` is a C++ keyword");
+}
+
+TEST(Generator, SizeOnIsaryIsRefused) {
+  ExpectRefused(Generate("enclave {\n  trusted { public void f([in, isary, size=4] arr_t a); };\n};\n"),
+                "t.edl:2:53", "size=/count= cannot be used on [isary] parameter `a` of `f`");
+}
+
+// ------------------------------------------------------------------ the tool
+
+struct ToolRun {
+  int code = -1;
+  std::string err;
+};
+
+ToolRun Tool(const std::string& args) {
+  std::string err = ::testing::TempDir() + "codegen_tool.err";
+  std::string cmd = "'" + std::string(CONFIDE_EDGER8R_PATH) + "' " + args + " 2>'" + err + "'";
+  int st = std::system(cmd.c_str());
+  ToolRun r;
+  if (st != -1 && WIFEXITED(st)) r.code = WEXITSTATUS(st);
+  std::ifstream in(err);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+std::string Dir(const std::string& name) {
+  fs::path d = fs::path(::testing::TempDir()) / ("codegen_" + name);
+  fs::remove_all(d);
+  return d.string();
+}
+
+std::set<std::string> Files(const std::string& dir) {
+  std::set<std::string> out;
+  if (!fs::exists(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) out.insert(e.path().filename().string());
+  return out;
+}
+
+const std::string kEdl = std::string(CODEGEN_EDL_DIR) + "/codegen_uc.edl";
+
+TEST(Edger8rTool, RefusesUserCheckWithoutTheFlag) {
+  std::string d = Dir("uc_refused");
+  ToolRun r = Tool("--trusted-dir " + d + "/t --untrusted-dir " + d + "/u " + kEdl);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("codegen_uc.edl:4:49: error: [user_check] on parameter `p` of `peek`"), std::string::npos)
+      << r.err;
+  EXPECT_TRUE(Files(d + "/t").empty());
+  EXPECT_TRUE(Files(d + "/u").empty());
+}
+
+TEST(Edger8rTool, GeneratesBothSidesByDefault) {
+  std::string d = Dir("both");
+  ToolRun r = Tool("--allow-user-check --trusted-dir " + d + "/t --untrusted-dir " + d + "/u " + kEdl);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Files(d + "/t"), (std::set<std::string>{"codegen_uc_t.h", "codegen_uc_t.cc"}));
+  EXPECT_EQ(Files(d + "/u"), (std::set<std::string>{"codegen_uc_u.h", "codegen_uc_u.cc"}));
+}
+
+TEST(Edger8rTool, TrustedUntrustedAndHeaderOnly) {
+  std::string d = Dir("sides");
+  ToolRun r = Tool("--allow-user-check --trusted --header-only --trusted-dir " + d + "/t --untrusted-dir " + d + "/u " +
+               kEdl);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Files(d + "/t"), (std::set<std::string>{"codegen_uc_t.h"}));
+  EXPECT_TRUE(Files(d + "/u").empty());
+  r = Tool("--allow-user-check --untrusted --untrusted-dir " + d + "/u2 " + kEdl);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Files(d + "/u2"), (std::set<std::string>{"codegen_uc_u.h", "codegen_uc_u.cc"}));
+}
+
+}  // namespace
