@@ -62,6 +62,9 @@ function(confide_add_enclave name)
   set_target_properties(${name} PROPERTIES PREFIX "" CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
   # An enclave resolves nothing from the host program: every symbol must be defined at link time.
   target_link_options(${name} PRIVATE -Wl,-z,defs)
+  # Nothing in the enclave references the entry point: without this, an enclave whose EDL has
+  # no ocalls links none of confide::trusted's runtime and cannot be started.
+  target_link_options(${name} PRIVATE -Wl,--undefined=confide_enclave_start_v1)
   # GCC's unique symbols would keep an unloaded enclave's code and data mapped for good.
   target_compile_options(${name} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-fno-gnu-unique>)
   if(ARG_EDL)
