@@ -40,8 +40,7 @@ std::string_view RoleName(AmdName::Role role) {
 }
 
 // A small DER INTEGER extension value (AMD encodes each SPL as INTEGER 0..255).
-Result<uint8_t> ReadU8Extension(const x509::Certificate& cert, const char* oid, std::string_view field) {
-  CONFIDE_ASSIGN_OR_RETURN(Bytes value, cert.Extension(oid));
+Result<uint8_t> U8FromDer(ByteSpan value, const char* oid, std::string_view field) {
   x509::DerReader der(value);
   auto elem = der.Expect(0x02, field);
   if (!elem.ok() || !der.empty())
@@ -54,13 +53,18 @@ Result<uint8_t> ReadU8Extension(const x509::Certificate& cert, const char* oid, 
   return static_cast<uint8_t>(*v);
 }
 
+Result<uint8_t> ReadU8Extension(const x509::Certificate& cert, const char* oid, std::string_view field) {
+  CONFIDE_ASSIGN_OR_RETURN(Bytes value, cert.Extension(oid));
+  return U8FromDer(value, oid, field);
+}
+
 Result<std::optional<uint8_t>> ReadOptionalU8(const x509::Certificate& cert, const char* oid, std::string_view field) {
   auto value = cert.Extension(oid);
   if (!value.ok()) {
     if (value.status().code() == Code::kNotFound) return std::optional<uint8_t>();
     return value.status();
   }
-  CONFIDE_ASSIGN_OR_RETURN(uint8_t v, ReadU8Extension(cert, oid, field));
+  CONFIDE_ASSIGN_OR_RETURN(uint8_t v, U8FromDer(*value, oid, field));
   return std::optional<uint8_t>(v);
 }
 
