@@ -291,9 +291,14 @@ bool TdxLevelMatches(const TcbLevel& l, const std::array<uint8_t, 16>& tee_tcb_s
   return true;
 }
 
-const TdxModuleIdentity* FindModuleIdentity(const TcbInfo& info, uint8_t module_version) {
+std::string ModuleId(uint8_t module_version) {
   char id[8];
   std::snprintf(id, sizeof id, "TDX_%02X", module_version);
+  return id;
+}
+
+const TdxModuleIdentity* FindModuleIdentity(const TcbInfo& info, uint8_t module_version) {
+  const std::string id = ModuleId(module_version);
   for (const auto& m : info.tdx_module_identities) {
     std::string upper = m.id;
     for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
@@ -387,8 +392,8 @@ Result<VerificationResult> VerifyWith(const Quote& q, const CollateralEntry& col
     if (module_version > 0) {
       module_identity = FindModuleIdentity(tcb, module_version);
       if (!module_identity)
-        return VerificationFailed("TDX module mismatch: the TCB info has no identity TDX_" +
-                                  HexEncode(ByteSpan(&module_version, 1)) + " for the module version in TEE_TCB_SVN");
+        return VerificationFailed("TDX module mismatch: the TCB info has no identity " + ModuleId(module_version) +
+                                  " for the module version in TEE_TCB_SVN");
       expected = module_identity;
     }
     if (!expected) return VerificationFailed("the TDX TCB info has no tdxModule identity");
