@@ -1,0 +1,499 @@
+// confide-enclave-runtime: the program inside every soft-backend enclave process.
+//
+// The platform daemon fork+execs it with the descriptors of launch.h. In order it: hardens
+// the process, maps the call channel, verifies the image and creates the secret heap, loads
+// the image on a slot thread (stack in secret memory), moves the image's writable segments
+// into secret memory, starts the enclave, installs the seccomp filter on every thread,
+// reports kReady and becomes the watchdog. docs/soft-backend.md describes the result.
+#include <dirent.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "backends/soft/launch.h"
+#include "backends/soft/runtime/heap.h"
+#include "backends/soft/runtime/runtime.h"
+#include "backends/soft/runtime/secret_memory.h"
+#include "confide/image.h"
+
+namespace confide::soft::rt {
+namespace {
+
+constexpr size_t kPage = 4096;
+// Room on each slot stack beyond NumStackPages: glibc puts the thread control block and the
+// static TLS blocks at the top of a caller-provided stack.
+constexpr size_t kThreadOverhead = 64 * 1024;
+constexpr size_t kAltStackBytes = 64 * 1024;
+constexpr uint32_t kSpinSwitchlessNs = 50000;
+constexpr uint32_t kSpinNs = 2000;
+constexpr uint32_t kWatchdogPeriodMs = 5;
+constexpr size_t kIntegrityBytesPerTick = 64 * 1024;
+
+size_t PageUp(size_t n) { return (n + kPage - 1) & ~(kPage - 1); }
+uintptr_t PageDown(uintptr_t a) { return a & ~uintptr_t{kPage - 1}; }
+
+// Start-up failure: the host reads the reason from the header (once it is mapped) and sees
+// kCrashed; stderr gets it too (the daemon's log).
+[[noreturn]] void Fail(const std::string& reason) {
+  std::string r = "enclave start-up failed: " + reason;
+  fprintf(stderr, "confide-enclave-runtime: %s\n", r.c_str());
+  if (g.header != nullptr) Report(EnclaveState::kCrashed, r.c_str());
+  _exit(1);
+}
+
+std::string Errno(int e) { return strerror(e); }
+
+// ------------------------------------------------------------------ step 1: hardening
+void Harden() {
+  // The daemon's exec made us dumpable again; nothing may attach or dump without
+  // CAP_SYS_PTRACE from here on.
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail("PR_SET_DUMPABLE failed: " + Errno(errno));
+  rlimit core{0, 0};
+  if (setrlimit(RLIMIT_CORE, &core) != 0) Fail("setting RLIMIT_CORE to 0 failed: " + Errno(errno));
+  if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+    Fail("no_new_privs is not set: confide-enclave-runtime must be started by the platform daemon "
+         "(confide platform start), which sets PR_SET_NO_NEW_PRIVS before exec");
+}
+
+bool IsMemfd(int fd) {
+  char path[64], target[256];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(path, target, sizeof target - 1);
+  if (n <= 0) return false;
+  target[n] = '\0';
+  return strncmp(target, "/memfd:", 7) == 0;
+}
+
+void CheckDescriptors() {
+  const char* how = " (confide-enclave-runtime is started by the platform daemon with the descriptors of launch.h)";
+  struct stat st {};
+  if (fstat(kImageFd, &st) != 0 || !S_ISREG(st.st_mode) || !IsMemfd(kImageFd))
+    Fail(std::string("descriptor 3 is not the enclave image memfd") + how);
+  int seals = fcntl(kImageFd, F_GET_SEALS);
+  int need = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+  if (seals < 0 || (seals & need) != need)
+    Fail(std::string("the image memfd (descriptor 3) is not sealed against writes, shrinking and growing, so "
+                     "the image could change after verification") + how);
+  if (st.st_size <= 0) Fail("the image memfd (descriptor 3) is empty");
+  if (fstat(kChannelFd, &st) != 0 || !S_ISREG(st.st_mode) || !IsMemfd(kChannelFd) ||
+      fcntl(kChannelFd, F_GET_SEALS) < 0)
+    Fail(std::string("descriptor 4 is not the call channel memfd") + how);
+  for (int fd : {kLifelineFd, kPlatformFd})
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+      Fail("descriptor " + std::to_string(fd) + " is not a socket" + how);
+  // Nothing else may be open: a stray descriptor would be a way out the filter cannot see.
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) Fail("cannot list /proc/self/fd: " + Errno(errno));
+  int self = dirfd(d);
+  std::string extra;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    int fd = atoi(e->d_name);
+    if (fd > kPlatformFd && fd != self) extra += (extra.empty() ? "" : ", ") + std::string(e->d_name);
+  }
+  closedir(d);
+  if (!extra.empty()) Fail("unexpected open descriptors " + extra + how);
+}
+
+// ------------------------------------------------------------------ step 2: channel
+void MapChannel() {
+  struct stat st {};
+  fstat(kChannelFd, &st);
+  size_t size = static_cast<size_t>(st.st_size);
+  if (size < sizeof(ChannelHeader)) Fail("the call channel memfd is smaller than its header");
+  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, kChannelFd, 0);
+  if (base == MAP_FAILED) Fail("mapping the call channel failed: " + Errno(errno));
+  Channel ch(base, size);
+  Status v = ch.Validate();
+  if (!v.ok()) Fail(v.message());
+  g.num_slots = ch.num_slots();
+  g.slot_bytes = ch.slot_data_bytes();
+  for (uint32_t i = 0; i < g.num_slots; ++i) {
+    g.control[i] = &ch.control(i);
+    g.data[i] = ch.data(i);
+  }
+  g.header = &ch.header();
+}
+
+// ------------------------------------------------------------------ step 3: image + heap
+image::EnclaveConfig LoadConfig() {
+  struct stat st {};
+  fstat(kImageFd, &st);
+  g.image_size = static_cast<size_t>(st.st_size);
+  void* p = mmap(nullptr, g.image_size, PROT_READ, MAP_SHARED, kImageFd, 0);
+  if (p == MAP_FAILED) Fail("mapping the image memfd failed: " + Errno(errno));
+  g.image = static_cast<const uint8_t*>(p);
+  // The daemon verified the image; checking again costs ~1 ms per MiB and means the heap,
+  // stack and thread counts used below are the signed ones, whoever started us.
+  auto img = image::LoadAndVerify(ByteSpan(g.image, g.image_size));
+  if (!img.ok()) Fail("the enclave image does not verify: " + img.status().message());
+  if (img->config.num_tcs != g.num_slots)
+    Fail("the call channel has " + std::to_string(g.num_slots) + " slots but the signed image's NumTCS is " +
+         std::to_string(img->config.num_tcs));
+  return img->config;
+}
+
+void CreateHeap(const image::EnclaveConfig& cfg) {
+  size_t bytes = static_cast<size_t>(cfg.num_heap_pages) * kPage;
+  int err = 0;
+  void* heap = MapSecret(bytes, nullptr, &err);
+  bool boot_secret = BootstrapArenaIsSecret();
+  if (heap == nullptr || !boot_secret) {
+    bool no_secretmem = !boot_secret || err == ENOSYS || err == EPERM || err == EINVAL;
+    if (!no_secretmem)
+      Fail("allocating the enclave heap (" + std::to_string(bytes) + " bytes of secret memory) failed: " +
+           Errno(err) + " (RLIMIT_MEMLOCK must cover NumHeapPages, the stacks and the image's data)");
+    if (!cfg.debug)
+      Fail(std::string("this kernel has no usable memfd_secret (") + Errno(err ? err : ENOSYS) +
+           "), and a production (Debug=0) enclave never runs without it: " + kSecretMemRequirement);
+    g.secret_memory = false;
+    const char* warn =
+        "warning: no memfd_secret on this kernel: this debug enclave runs on ordinary memory, readable by "
+        "root and by the host's user through /proc and ptrace";
+    fprintf(stderr, "confide-enclave-runtime: %s\n", warn);
+    snprintf(g.header->reason, sizeof g.header->reason, "%s", warn);
+    if (heap == nullptr) heap = MapOrdinary(bytes, &err);
+    if (heap == nullptr) Fail("allocating the enclave heap failed: " + Errno(err));
+  }
+  SecretHeap& h = ProcessHeap();
+  AddRegion(h.arena(0).base(), h.arena(0).size(), RegionKind::kBootstrap, 0);
+  if (!h.AddArena(heap, bytes)) Fail("cannot add the enclave heap to the allocator");
+  AddRegion(static_cast<uint8_t*>(heap), bytes, RegionKind::kHeap, h.arena_count() - 1);
+}
+
+void* Secret(size_t bytes, void* fixed, const char* what) {
+  int err = 0;
+  void* p = MapSecret(bytes, fixed, &err);
+  if (p == nullptr && !g.secret_memory) {
+    p = fixed == nullptr ? MapOrdinary(bytes, &err)
+                         : mmap(fixed, PageUp(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                                -1, 0);
+    if (p == MAP_FAILED) p = nullptr;
+  }
+  if (p == nullptr) Fail(std::string("mapping secret memory for ") + what + " failed: " + Errno(err));
+  return p;
+}
+
+// ------------------------------------------------------------------ slots
+struct SlotThread {
+  pthread_t thread;
+  uint8_t* stack;
+  size_t stack_bytes;
+  uint8_t* alt;
+};
+SlotThread g_threads[kMaxSlots];
+std::atomic<uint32_t> g_registered{0};
+std::atomic<uint32_t> g_go{0};
+std::atomic<uint32_t> g_load_done{0};  // 1 ok, 2 failed
+std::string* g_load_error = nullptr;
+thread_local int t_slot = -1;
+
+uint32_t Load32(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+uint64_t Load64(const uint64_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+
+Status SlotAlive() {
+  if (g.dying.load() != 0) {
+    timespec ts{1, 0};
+    for (;;) nanosleep(&ts, nullptr);  // the responding thread ends the process
+  }
+  CheckLifeline();
+  CheckTracer(t_slot + 1);  // a tracer that stopped the watchdog but let us run
+  return Status::Ok();
+}
+
+WaitPolicy Policy(uint32_t slot) {
+  WaitPolicy p;
+  p.spin_ns = Load32(&g.control[slot]->spin) == 1 ? kSpinSwitchlessNs : kSpinNs;
+  p.check_ms = 20;
+  return p;
+}
+
+void WriteError(uint32_t slot, Code code, const char* msg) {
+  size_t n = strlen(msg);
+  if (n > g.slot_bytes) n = g.slot_bytes;
+  memcpy(g.data[slot], msg, n);
+  g.control[slot]->length = n;
+  g.control[slot]->code = static_cast<int32_t>(code);
+}
+
+// Runs the ecall waiting in `slot` and publishes its reply.
+void ServeEcall(uint32_t slot) {
+  SlotControl& c = *g.control[slot];
+  uint32_t id = Load32(&c.call_id);
+  uint64_t len = Load64(&c.length);
+  if (len > g.slot_bytes) {
+    WriteError(slot, Code::kOutOfRange, "the request length in the call channel exceeds the slot size");
+  } else {
+    size_t out_len = 0;
+    // The trusted runtime copies the request into enclave memory and wipes it here before it
+    // runs anything, so the reply may reuse the same slot data.
+    int32_t code = g.entry.ecall(slot, id, g.data[slot], len, g.data[slot], g.slot_bytes, &out_len);
+    if (out_len > g.slot_bytes) {
+      WriteError(slot, Code::kInternal, "the enclave produced a reply larger than the call channel slot");
+    } else {
+      c.length = out_len;
+      c.code = code;
+    }
+  }
+  PublishState(c, Side::kEnclave, SlotState::kEcallReply);
+}
+
+int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
+                  size_t* out_len) {
+  *out_len = 0;
+  auto fail = [&](Code code, const char* msg) {
+    size_t n = strlen(msg);
+    if (n > cap) n = cap;
+    memcpy(out, msg, n);
+    *out_len = n;
+    return static_cast<int32_t>(code);
+  };
+  if (t_slot < 0 || static_cast<uint32_t>(t_slot) != slot)
+    return fail(Code::kInternal, "ocall made from a thread that does not own the slot");
+  if (in_len > g.slot_bytes) return fail(Code::kOutOfRange, "the ocall frame is larger than the call channel slot");
+  SlotControl& c = *g.control[slot];
+  memcpy(g.data[slot], in, in_len);
+  c.call_id = id;
+  c.length = in_len;
+  c.code = 0;
+  PublishState(c, Side::kEnclave, SlotState::kOcallRequest);
+  for (;;) {
+    Status w = WaitForState(
+        c, Side::kEnclave, Policy(slot),
+        [](SlotState s) { return s == SlotState::kOcallReply || s == SlotState::kEcallRequest; },
+        [] { return SlotAlive(); });
+    if (!w.ok()) return fail(w.code(), "waiting for the host failed");
+    if (static_cast<SlotState>(c.state.load(std::memory_order_acquire)) == SlotState::kEcallRequest) {
+      ServeEcall(slot);  // a nested ecall from the host's ocall handler; the trusted runtime admits it or not
+      continue;
+    }
+    break;
+  }
+  uint64_t len = Load64(&c.length);
+  if (len > g.slot_bytes) len = g.slot_bytes;
+  size_t n = len < cap ? static_cast<size_t>(len) : cap;
+  memcpy(out, g.data[slot], n);
+  // A length beyond `cap` is reported as such: the trusted runtime refuses it with a message.
+  *out_len = static_cast<size_t>(len);
+  return __atomic_load_n(&c.code, __ATOMIC_ACQUIRE);
+}
+
+confide_host_v1 g_host{abi::kAbiVersion, nullptr, HostOcall};
+
+// ------------------------------------------------------------------ step 4: loading
+struct FindArgs {
+  uintptr_t base;
+  const char* name;
+  const ElfW(Phdr) * phdr;
+  int phnum;
+};
+
+int FindObject(dl_phdr_info* info, size_t, void* arg) {
+  auto* a = static_cast<FindArgs*>(arg);
+  if (info->dlpi_addr == a->base && info->dlpi_name != nullptr && strcmp(info->dlpi_name, a->name) == 0) {
+    a->phdr = info->dlpi_phdr;
+    a->phnum = info->dlpi_phnum;
+    return 1;
+  }
+  return 0;
+}
+
+// Replaces [start, start+len) by secret memory with the same contents, atomically (mremap of
+// a filled secret mapping over the range).
+void MoveToSecret(uint8_t* start, size_t len, const char* what) {
+  uint8_t* tmp = static_cast<uint8_t*>(Secret(len, nullptr, what));
+  memcpy(tmp, start, len);
+  // The old pages go back to the kernel when replaced; zero them first so the image's
+  // initial data (written by its constructors) does not linger in freed memory.
+  if (mprotect(start, len, PROT_READ | PROT_WRITE) != 0)
+    Fail(std::string("making ") + what + " writable failed: " + Errno(errno));
+  explicit_bzero(start, len);
+  void* r = mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, start);
+  if (r == MAP_FAILED) Fail(std::string("moving ") + what + " into secret memory failed: " + Errno(errno));
+}
+
+std::string LoadImage() {
+  void* handle = dlopen("/proc/self/fd/3", RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* e = dlerror();
+    return std::string("the enclave image could not be loaded: ") + (e ? e : "unknown dlopen error");
+  }
+  auto start = reinterpret_cast<confide_enclave_start_v1_fn>(dlsym(handle, "confide_enclave_start_v1"));
+  if (start == nullptr)
+    return "the enclave image has no entry point confide_enclave_start_v1: link it with confide::trusted "
+           "(confide_add_enclave does this)";
+  link_map* lm = nullptr;
+  if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == nullptr) return "dlinfo on the enclave image failed";
+  FindArgs fa{lm->l_addr, lm->l_name, nullptr, 0};
+  dl_iterate_phdr(FindObject, &fa);
+  if (fa.phdr == nullptr) return "the loaded enclave image was not found among the process's objects";
+
+  const ElfW(Phdr)* relro = nullptr;
+  for (int i = 0; i < fa.phnum; ++i)
+    if (fa.phdr[i].p_type == PT_GNU_RELRO) relro = &fa.phdr[i];
+  for (int i = 0; i < fa.phnum; ++i) {
+    const ElfW(Phdr)& ph = fa.phdr[i];
+    if (ph.p_type != PT_LOAD) continue;
+    if ((ph.p_flags & PF_W) && (ph.p_flags & PF_X))
+      return "the enclave image has a segment that is both writable and executable; secret memory cannot hold code";
+    if (!(ph.p_flags & PF_W)) {
+      // Code and read-only data: stays a read-only mapping of the sealed memfd, and is
+      // compared with it (integrity check).
+      if (!(ph.p_flags & PF_R)) continue;
+      if (ph.p_offset + ph.p_filesz > g.image_size || g.code_count == kMaxCodeRanges) continue;
+      g.code[g.code_count++] =
+          CodeRange{reinterpret_cast<const uint8_t*>(lm->l_addr + ph.p_vaddr), g.image + ph.p_offset, ph.p_filesz};
+      continue;
+    }
+    uintptr_t s = PageDown(lm->l_addr + ph.p_vaddr);
+    uintptr_t e = PageUp(lm->l_addr + ph.p_vaddr + ph.p_memsz);
+    MoveToSecret(reinterpret_cast<uint8_t*>(s), e - s, "the image's writable segment");
+    bool ro = false;
+    if (relro != nullptr) {
+      // As ld.so protected it: whole pages from the start of RELRO to the page holding its end.
+      uintptr_t rs = PageDown(lm->l_addr + relro->p_vaddr);
+      uintptr_t re = PageDown(lm->l_addr + relro->p_vaddr + relro->p_memsz);
+      if (rs < s) rs = s;
+      if (re > e) re = e;
+      if (rs < re) {
+        if (mprotect(reinterpret_cast<void*>(rs), re - rs, PROT_READ) != 0)
+          return "re-protecting the image's RELRO pages failed: " + Errno(errno);
+        AddRegion(reinterpret_cast<uint8_t*>(rs), re - rs, RegionKind::kImageData, -1, true);
+        ro = true;
+        if (rs > s) AddRegion(reinterpret_cast<uint8_t*>(s), rs - s, RegionKind::kImageData);
+        if (re < e) AddRegion(reinterpret_cast<uint8_t*>(re), e - re, RegionKind::kImageData);
+      }
+    }
+    if (!ro) AddRegion(reinterpret_cast<uint8_t*>(s), e - s, RegionKind::kImageData);
+  }
+  char err[256];
+  if (!CodeIntact(err, sizeof err)) return err;
+  confide_enclave_v1 entry{};
+  int32_t rc = start(&g_host, g.num_slots, &entry);
+  if (rc != 0 || entry.abi_version != abi::kAbiVersion || entry.ecall == nullptr || entry.terminate == nullptr)
+    return "the enclave refused to start (code " + std::to_string(rc) +
+           "): its ABI version or tables do not match this runtime; rebuild it against this confide";
+  g.entry = entry;
+  return "";
+}
+
+// ------------------------------------------------------------------ slot threads
+void* SlotMain(void* arg) {
+  auto slot = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(arg));
+  t_slot = static_cast<int>(slot);
+  SetAltStack(g_threads[slot].alt, kAltStackBytes);
+  g.tids[slot + 1] = static_cast<pid_t>(syscall(SYS_gettid));
+  if (slot == 0) {
+    std::string err = LoadImage();
+    if (!err.empty()) g_load_error = new std::string(err);
+    g_load_done.store(err.empty() ? 1 : 2);
+    FutexWake(g_load_done);
+  }
+  g_registered.fetch_add(1);
+  FutexWake(g_registered);
+  while (g_go.load() == 0) FutexWait(g_go, 0, 100);
+
+  SlotControl& c = *g.control[slot];
+  for (;;) {
+    Status w = WaitForState(
+        c, Side::kEnclave, Policy(slot), [](SlotState s) { return s == SlotState::kEcallRequest; },
+        [] { return SlotAlive(); });
+    if (!w.ok()) continue;
+    ServeEcall(slot);
+  }
+  return nullptr;
+}
+
+void StartThread(uint32_t slot, size_t stack_pages) {
+  SlotThread& t = g_threads[slot];
+  t.stack_bytes = PageUp(stack_pages * kPage + kThreadOverhead);
+  // A PROT_NONE guard page below the stack: an overflow faults instead of running into
+  // other memory.
+  void* reserve = mmap(nullptr, t.stack_bytes + kPage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (reserve == MAP_FAILED) Fail("reserving a thread stack failed: " + Errno(errno));
+  t.stack = static_cast<uint8_t*>(Secret(t.stack_bytes, static_cast<uint8_t*>(reserve) + kPage, "a thread stack"));
+  t.alt = static_cast<uint8_t*>(Secret(kAltStackBytes, nullptr, "a signal stack"));
+  AddRegion(t.stack, t.stack_bytes, RegionKind::kStack);
+  AddRegion(t.alt, kAltStackBytes, RegionKind::kAltStack);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstack(&attr, t.stack, t.stack_bytes);
+  int rc = pthread_create(&t.thread, &attr, SlotMain, reinterpret_cast<void*>(static_cast<uintptr_t>(slot)));
+  pthread_attr_destroy(&attr);
+  if (rc != 0) Fail("creating thread slot " + std::to_string(slot) + " failed: " + Errno(rc));
+}
+
+int OpenStatus(pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/status", static_cast<int>(tid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) Fail(std::string("cannot open ") + path + ": " + Errno(errno));
+  return fd;
+}
+
+[[noreturn]] void Watchdog() {
+  timespec period{0, kWatchdogPeriodMs * 1000000L};
+  for (;;) {
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &period, nullptr);
+    CheckLifeline();
+    CheckAllTracers();
+    CheckCodeIntegrity(kIntegrityBytesPerTick);
+  }
+}
+
+}  // namespace
+}  // namespace confide::soft::rt
+
+int main(int argc, char** argv) {
+  using namespace confide::soft;
+  using namespace confide::soft::rt;
+  Harden();
+  if (argc > 1) {
+    fprintf(stderr, "usage: %s (no arguments; started by the confide platform daemon)\n", argv[0]);
+    return 2;
+  }
+  CheckDescriptors();
+  g.pid = getpid();
+  MapChannel();
+  InstallCrashHandlers();
+  static uint8_t main_alt[kAltStackBytes];  // the watchdog holds no secrets
+  SetAltStack(main_alt, sizeof main_alt);
+  confide::image::EnclaveConfig cfg = LoadConfig();
+  g.debug = cfg.debug;
+  CreateHeap(cfg);
+
+  // Slot 0 loads the image, so the image's constructors and the enclave's start already run
+  // on a secret stack.
+  StartThread(0, cfg.num_stack_pages);
+  while (g_load_done.load() == 0) FutexWait(g_load_done, 0, 100);
+  if (g_load_done.load() != 1) Fail(*g_load_error);
+  for (uint32_t i = 1; i < g.num_slots; ++i) StartThread(i, cfg.num_stack_pages);
+  for (uint32_t n; (n = g_registered.load()) < g.num_slots;) FutexWait(g_registered, n, 100);
+
+  g.tids[0] = static_cast<pid_t>(syscall(SYS_gettid));
+  for (uint32_t i = 0; i <= g.num_slots; ++i) g.status_fds[i] = OpenStatus(g.tids[i]);
+  char err[256];
+  if (!InstallSeccomp(err, sizeof err)) Fail(err);
+
+  g_go.store(1);
+  FutexWake(g_go);
+  g.header->enclave_state.store(static_cast<uint32_t>(EnclaveState::kReady), std::memory_order_seq_cst);
+  FutexWake(g.header->enclave_state);
+  Watchdog();
+}

@@ -1,0 +1,411 @@
+// confide-enclave-runtime end to end: this test plays the host and the platform daemon
+// (enclave_process.h), starts the real runtime with a signed test enclave and checks calls,
+// the seccomp filter, secret memory and the tamper response from outside the process.
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "soft_runtime/enclave_process.h"
+
+using namespace confide;
+using namespace confide::abi;
+using namespace confide::soft;
+using namespace confide::soft::testing;
+
+namespace {
+
+constexpr uint32_t kEcho = 0, kSecret = 1, kCallHost = 2, kOpenFile = 3, kHoldSecret = 4, kCheckSecret = 5,
+                   kAllocProbe = 6, kExhaust = 7, kCrash = 8;
+constexpr uint32_t kOcallReenter = 0;
+constexpr uint32_t kHeapBytes = 256 * 4096;  // HEAP_PAGES of the test enclave
+
+std::unique_ptr<EnclaveProcess> Start(const char* image = SOFT_TEST_ENCLAVE, LaunchOptions o = {}) {
+  auto e = EnclaveProcess::Launch(image, o);
+  EXPECT_NE(e, nullptr);
+  if (e == nullptr) return nullptr;
+  EnclaveState s = e->WaitStarted();
+  EXPECT_EQ(s, EnclaveState::kReady) << "reason: " << e->reason() << "\nstderr: " << e->Stderr();
+  return e;
+}
+
+Bytes MarkerFrame(const Bytes& marker) {
+  FrameWriter w;
+  w.Buffer(marker.data(), marker.size());
+  return w.Finish();
+}
+
+Bytes RandomMarker() {
+  std::random_device rd;
+  Bytes m(64);
+  for (auto& b : m) b = static_cast<uint8_t>(rd());
+  return m;
+}
+
+template <typename T>
+T ValueAt(const FrameView& v, size_t i) {
+  T x{};
+  EXPECT_TRUE(v.GetValue(i, "v", &x).ok());
+  return x;
+}
+
+bool IsSecretMapping(const Mapping* m) { return m != nullptr && m->path.find("secretmem") != std::string::npos; }
+
+std::vector<pid_t> Tasks(pid_t pid) {
+  std::vector<pid_t> out;
+  DIR* d = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+  while (dirent* e = d ? readdir(d) : nullptr)
+    if (e->d_name[0] != '.') out.push_back(atoi(e->d_name));
+  if (d) closedir(d);
+  return out;
+}
+
+TEST(SoftRuntime, EchoRoundTrip) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  FrameWriter w;
+  const char text[] = "hello from the host";
+  w.Buffer(text, sizeof text);
+  auto r = e->Call(0, kEcho, w.Finish());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto v = FrameView::Parse(*r, "echo reply");
+  ASSERT_TRUE(v.ok());
+  ByteSpan b;
+  ASSERT_TRUE(v->GetBuffer(0, "text", sizeof text, false, &b).ok());
+  EXPECT_EQ(std::memcmp(b.data(), text, sizeof text), 0);
+  // Both slots serve calls.
+  FrameWriter w2;
+  w2.Buffer(text, sizeof text);
+  EXPECT_TRUE(e->Call(1, kEcho, w2.Finish()).ok());
+}
+
+TEST(SoftRuntime, PrivateEcallRefusedAtTopLevel) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  FrameWriter w;
+  auto r = e->Call(0, kSecret, w.Finish());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("private"), std::string::npos) << r.status().message();
+  // The enclave still serves calls afterwards.
+  EXPECT_EQ(e->state(), EnclaveState::kReady);
+}
+
+TEST(SoftRuntime, OcallWithNestedPrivateEcall) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  int32_t nested = -1;
+  int32_t seen_request = -1;
+  OcallHandler handler = [&](uint32_t id, const Bytes& req, Bytes* reply) -> int32_t {
+    if (id != kOcallReenter) return static_cast<int32_t>(Code::kNotFound);
+    auto rv = FrameView::Parse(req, "ocall request");
+    if (rv.ok()) seen_request = ValueAt<int32_t>(*rv, 0);
+    // The private ecall is allowed while ocall 0 runs, on the same slot.
+    auto r = e->Call(1, kSecret, FrameWriter().Finish());
+    if (!r.ok()) return static_cast<int32_t>(r.status().code());
+    auto v = FrameView::Parse(*r, "secret reply");
+    nested = v.ok() ? ValueAt<int32_t>(*v, 0) : -2;
+    FrameWriter out;
+    out.Value<int32_t>(nested + 1);
+    *reply = out.Finish();
+    return 0;
+  };
+  FrameWriter w;
+  w.Value<uint32_t>(kOcallReenter);
+  auto r = e->Call(1, kCallHost, w.Finish(), handler);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto v = FrameView::Parse(*r, "reply");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(seen_request, 7);
+  EXPECT_EQ(nested, 42);
+  EXPECT_EQ(ValueAt<int32_t>(*v, 0), 43);
+}
+
+TEST(SoftRuntime, SeccompViolationCrashesWithReason) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  auto r = e->Call(0, kOpenFile, FrameWriter().Finish());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kEnclaveCrashed) << r.status().ToString();
+  EXPECT_EQ(e->state(), EnclaveState::kCrashed);
+  EXPECT_NE(e->reason().find("seccomp: the enclave made a forbidden system call openat (257)"), std::string::npos)
+      << e->reason();
+  int st = e->WaitExit(5000);
+  ASSERT_NE(st, -1);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << st;
+}
+
+TEST(SoftRuntime, CrashIsReported) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  auto r = e->Call(0, kCrash, FrameWriter().Finish());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kEnclaveCrashed);
+  EXPECT_NE(e->reason().find("the enclave crashed with SIGSEGV at address 0x0"), std::string::npos) << e->reason();
+}
+
+TEST(SoftRuntime, SecretIsNotReadableFromOutside) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  Bytes marker = RandomMarker();
+  auto r = e->Call(0, kHoldSecret, MarkerFrame(marker));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto v = FrameView::Parse(*r, "hold reply");
+  ASSERT_TRUE(v.ok());
+  uintptr_t addrs[3] = {ValueAt<uint64_t>(*v, 0), ValueAt<uint64_t>(*v, 1), ValueAt<uint64_t>(*v, 2)};
+  const char* names[3] = {"heap", ".bss", ".data"};
+
+  auto maps = Maps(e->pid());
+  int mem = open(("/proc/" + std::to_string(e->pid()) + "/mem").c_str(), O_RDONLY);
+  ASSERT_GE(mem, 0) << strerror(errno);
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(names[i]);
+    EXPECT_TRUE(IsSecretMapping(MappingOf(maps, addrs[i]))) << std::hex << addrs[i];
+    uint8_t buf[64];
+    errno = 0;
+    EXPECT_EQ(pread(mem, buf, sizeof buf, static_cast<off_t>(addrs[i])), -1);
+    EXPECT_EQ(errno, EIO);
+    iovec local{buf, sizeof buf}, remote{reinterpret_cast<void*>(addrs[i]), sizeof buf};
+    errno = 0;
+    EXPECT_EQ(process_vm_readv(e->pid(), &local, 1, &remote, 1, 0), -1);
+    EXPECT_EQ(errno, EFAULT);
+  }
+
+  // Every page of the enclave process that can be read at all: no copy of the marker.
+  size_t readable = 0, refused = 0;
+  std::vector<uint8_t> page(1 << 16);
+  for (const auto& m : maps) {
+    if (m.perms[0] != 'r' || m.path == "[vvar]" || m.path == "[vsyscall]") continue;
+    for (uintptr_t a = m.start; a < m.end; a += page.size()) {
+      size_t n = std::min<size_t>(page.size(), m.end - a);
+      ssize_t got = pread(mem, page.data(), n, static_cast<off_t>(a));
+      if (got <= 0) {
+        ++refused;
+        continue;
+      }
+      readable += static_cast<size_t>(got);
+      auto it = std::search(page.begin(), page.begin() + got, marker.begin(), marker.end());
+      EXPECT_EQ(it, page.begin() + got) << "marker found at " << std::hex << (a + (it - page.begin())) << " in "
+                                        << m.path;
+    }
+  }
+  close(mem);
+  EXPECT_GT(readable, 0u);  // the scan did read the process's ordinary memory
+  EXPECT_GT(refused, 0u);   // and was refused on the secret ranges
+  // Nor in the shared channel: the trusted runtime wiped the request after copying it in.
+  auto in_channel = std::search(e->map(), e->map() + e->map_size(), marker.begin(), marker.end());
+  EXPECT_EQ(in_channel, e->map() + e->map_size());
+
+  // The enclave still has it.
+  auto c = e->Call(0, kCheckSecret, MarkerFrame(marker));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto cv = FrameView::Parse(*c, "check reply");
+  ASSERT_TRUE(cv.ok());
+  EXPECT_EQ(ValueAt<int32_t>(*cv, 0), 1);
+}
+
+TEST(SoftRuntime, AllocationsStacksAndTlsAreSecret) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  FrameWriter w;
+  w.Value<uint64_t>(10000);
+  w.Value<uint64_t>(4096);
+  auto r = e->Call(0, kAllocProbe, w.Finish());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto v = FrameView::Parse(*r, "probe");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(ValueAt<int32_t>(*v, 0), 0);
+  uintptr_t p = ValueAt<uint64_t>(*v, 1);
+  EXPECT_EQ(p % 4096, 0u);
+  EXPECT_GE(ValueAt<uint64_t>(*v, 2), 10000u);
+  auto maps = Maps(e->pid());
+  EXPECT_TRUE(IsSecretMapping(MappingOf(maps, p))) << "heap";
+  EXPECT_TRUE(IsSecretMapping(MappingOf(maps, ValueAt<uint64_t>(*v, 3)))) << "slot thread stack";
+  EXPECT_TRUE(IsSecretMapping(MappingOf(maps, ValueAt<uint64_t>(*v, 4)))) << "thread_local";
+  // Secret memory is never executable.
+  for (const auto& m : maps)
+    if (m.path.find("secretmem") != std::string::npos) {
+      EXPECT_EQ(m.perms[2], '-') << std::hex << m.start;
+    }
+}
+
+TEST(SoftRuntime, HeapExhaustionReturnsNullNotMoreMemory) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  uint64_t counts[2] = {};
+  for (int round = 0; round < 2; ++round) {
+    auto r = e->Call(0, kExhaust, FrameWriter().Finish());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    auto v = FrameView::Parse(*r, "exhaust");
+    ASSERT_TRUE(v.ok());
+    counts[round] = ValueAt<uint64_t>(*v, 0);
+    EXPECT_EQ(ValueAt<int32_t>(*v, 1), ENOMEM);
+  }
+  // At most heap / 64 KiB blocks fit, and everything freed is reusable.
+  EXPECT_GT(counts[0], 0u);
+  EXPECT_LE(counts[0], kHeapBytes / (64 * 1024));
+  EXPECT_EQ(counts[0], counts[1]);
+  EXPECT_EQ(e->state(), EnclaveState::kReady);
+}
+
+TEST(SoftRuntime, TracerAttachMakesEnclaveLost) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  Bytes marker = RandomMarker();
+  ASSERT_TRUE(e->Call(0, kHoldSecret, MarkerFrame(marker)).ok());
+  pid_t pid = e->pid();
+  // Root attaches to the main thread and lets it run (a stopped process reacts to nothing).
+  ASSERT_EQ(ptrace(PTRACE_ATTACH, pid, nullptr, nullptr), 0) << strerror(errno);
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, __WALL), pid);
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(ptrace(PTRACE_CONT, pid, nullptr, nullptr), 0);
+  bool lost = e->WaitState(EnclaveState::kLost, 2000);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(lost) << "state " << static_cast<int>(e->state()) << " reason " << e->reason();
+  EXPECT_LE(ms, 100) << "the tamper response took " << ms << " ms";
+  std::cout << "[ tamper response after PTRACE_ATTACH + CONT: " << ms << " ms ]\n";
+  EXPECT_NE(e->reason().find("tamper response: a tracer (pid " + std::to_string(getpid()) + ") was attached"),
+            std::string::npos)
+      << e->reason();
+  // Every later call fails with EnclaveLost.
+  auto r = e->Call(0, kCheckSecret, MarkerFrame(marker));
+  EXPECT_EQ(r.status().code(), Code::kEnclaveLost);
+  // As the tracer we reap it ourselves: it exits with status 2.
+  int exit_status = e->WaitExit(5000);
+  ASSERT_NE(exit_status, -1);
+  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 2) << exit_status;
+}
+
+TEST(SoftRuntime, SeizingASlotThreadMakesEnclaveLost) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  pid_t pid = e->pid();
+  std::vector<pid_t> tasks = Tasks(pid);
+  ASSERT_GE(tasks.size(), 3u);  // watchdog + 2 slots
+  pid_t slot_thread = 0;
+  for (pid_t t : tasks)
+    if (t != pid) slot_thread = t;
+  // PTRACE_SEIZE does not stop the thread: the watchdog sees the tracer.
+  ASSERT_EQ(ptrace(PTRACE_SEIZE, slot_thread, nullptr, nullptr), 0) << strerror(errno);
+  auto t0 = std::chrono::steady_clock::now();
+  bool lost = e->WaitState(EnclaveState::kLost, 2000);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(lost) << e->reason();
+  EXPECT_LE(ms, 100);
+  std::cout << "[ tamper response after PTRACE_SEIZE of a slot thread: " << ms << " ms ]\n";
+  EXPECT_NE(e->reason().find("was attached to enclave thread " + std::to_string(slot_thread)), std::string::npos)
+      << e->reason();
+  // As its tracer we must reap the thread before the process can be reaped.
+  for (int st = 0;;) {
+    ASSERT_EQ(waitpid(slot_thread, &st, __WALL), slot_thread);
+    if (!WIFSTOPPED(st)) break;
+    // Signal stops: the wipe zeroed the stack under the thread, which now faults until
+    // exit_group takes it. Let it go on (without the signal).
+    ptrace(PTRACE_CONT, slot_thread, nullptr, nullptr);
+  }
+  int exit_status = e->WaitExit(5000);
+  ASSERT_NE(exit_status, -1);
+  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 2) << exit_status;
+}
+
+TEST(SoftRuntime, ClosingTheLifelineEndsTheEnclave) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  e->CloseLifeline();
+  int st = e->WaitExit(2000);
+  ASSERT_NE(st, -1) << "the enclave process did not end after the host closed the lifeline";
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  EXPECT_EQ(e->state(), EnclaveState::kExited);
+  EXPECT_NE(e->reason().find("the host closed the lifeline"), std::string::npos) << e->reason();
+}
+
+// ---------------------------------------------------------------- start-up refusals
+std::string FailedStart(const char* image, LaunchOptions o, EnclaveState* state = nullptr) {
+  auto e = EnclaveProcess::Launch(image, o);
+  EXPECT_NE(e, nullptr);
+  if (e == nullptr) return "";
+  int st = e->WaitExit(10000);
+  EXPECT_NE(st, -1);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << st;
+  if (state) *state = e->state();
+  return e->Stderr();
+}
+
+TEST(SoftRuntimeStart, RefusesUnsealedImage) {
+  LaunchOptions o;
+  o.seal_image = false;
+  EXPECT_NE(FailedStart(SOFT_TEST_ENCLAVE, o).find("is not sealed against writes"), std::string::npos);
+}
+
+TEST(SoftRuntimeStart, RefusesWithoutNoNewPrivs) {
+  LaunchOptions o;
+  o.no_new_privs = false;
+  EXPECT_NE(FailedStart(SOFT_TEST_ENCLAVE, o).find("no_new_privs is not set"), std::string::npos);
+}
+
+TEST(SoftRuntimeStart, RefusesExtraDescriptors) {
+  LaunchOptions o;
+  o.extra_fd = true;
+  EXPECT_NE(FailedStart(SOFT_TEST_ENCLAVE, o).find("unexpected open descriptors 7"), std::string::npos);
+}
+
+TEST(SoftRuntimeStart, RefusesSlotCountDifferentFromSignedNumTcs) {
+  LaunchOptions o;
+  o.slots = 3;
+  EnclaveState s{};
+  std::string err = FailedStart(SOFT_TEST_ENCLAVE, o, &s);
+  EXPECT_NE(err.find("the call channel has 3 slots but the signed image's NumTCS is 2"), std::string::npos) << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
+TEST(SoftRuntimeStart, RefusesTamperedImage) {
+  Bytes img = ReadFileOrDie(SOFT_TEST_ENCLAVE);
+  img[img.size() / 3] ^= 0x01;  // inside the ELF
+  std::string path = std::string(CONFIDE_BINARY_DIR) + "/tests/soft_runtime/tampered.signed.so";
+  ASSERT_TRUE(WriteFile(path, img).ok());
+  EnclaveState s{};
+  std::string err = FailedStart(path.c_str(), {}, &s);
+  EXPECT_NE(err.find("the enclave image does not verify"), std::string::npos) << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
+TEST(SoftRuntimeStart, RefusesImageWithoutEntryPoint) {
+  EnclaveState s{};
+  std::string err = FailedStart(NO_ENTRY_ENCLAVE, {}, &s);
+  EXPECT_NE(err.find("has no entry point confide_enclave_start_v1"), std::string::npos) << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
+TEST(SoftRuntimeStart, ProductionImageRefusedWithoutMemfdSecret) {
+  LaunchOptions o;
+  o.deny_memfd_secret = true;
+  EnclaveState s{};
+  std::string err = FailedStart(SOFT_TEST_ENCLAVE, o, &s);
+  EXPECT_NE(err.find("a production (Debug=0) enclave never runs without it"), std::string::npos) << err;
+  EXPECT_NE(err.find("Linux >= 5.14"), std::string::npos) << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
+TEST(SoftRuntimeStart, DebugImageRunsWithWarningWithoutMemfdSecret) {
+  LaunchOptions o;
+  o.deny_memfd_secret = true;
+  auto e = Start(SOFT_TEST_ENCLAVE_DEBUG, o);
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(e->reason().find("warning: no memfd_secret"), std::string::npos) << e->reason();
+  EXPECT_NE(e->Stderr().find("warning: no memfd_secret"), std::string::npos);
+  FrameWriter w;
+  const char text[] = "still works";
+  w.Buffer(text, sizeof text);
+  EXPECT_TRUE(e->Call(0, kEcho, w.Finish()).ok());
+}
+
+}  // namespace
