@@ -61,7 +61,10 @@ function(confide_add_enclave name)
   add_library(${name} SHARED ${ARG_SOURCES})
   set_target_properties(${name} PROPERTIES PREFIX "" CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
   # An enclave resolves nothing from the host program: every symbol must be defined at link time.
-  target_link_options(${name} PRIVATE -Wl,-z,defs)
+  # (Sanitizer builds leave their runtime's symbols to the host program, so not there.)
+  if(NOT CONFIDE_SANITIZE)
+    target_link_options(${name} PRIVATE -Wl,-z,defs)
+  endif()
   # Nothing in the enclave references the entry point: without this, an enclave whose EDL has
   # no ocalls links none of confide::trusted's runtime and cannot be started.
   target_link_options(${name} PRIVATE -Wl,--undefined=confide_enclave_start_v1)
@@ -100,8 +103,8 @@ SecurityVersion=${ARG_SECURITY_VERSION}
     set(key "${CMAKE_BINARY_DIR}/confide-dev-signing-key.pem")
     if(NOT TARGET confide_dev_signing_key)
       add_custom_command(OUTPUT "${key}"
-        COMMAND confide::cli keygen --out "${key}"
-        DEPENDS confide::cli
+        # Generated once: rebuilding the tool must not replace the key (or MRSIGNER).
+        COMMAND confide::cli keygen --force --out "${key}"
         COMMENT "Generating a development enclave signing key (not for production)"
         VERBATIM)
       add_custom_target(confide_dev_signing_key DEPENDS "${key}")

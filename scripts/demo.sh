@@ -8,7 +8,7 @@ bash scripts/install-deps.sh
 cmake --preset default >/dev/null
 cmake --build --preset default
 build=build/default
-confide=$build/src/cli/confide
+confide=$build/bin/confide
 vectors=tests/vectors
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -16,9 +16,9 @@
 namespace confide {
 
 enum class BackendKind {
-  kAuto,  // the strongest backend this machine offers (today: sim)
+  kAuto,  // soft when its programs are installed, else sim
   kSim,   // in-process, no isolation: for debugging with gdb and unit tests
-  kSoft,  // kernel-isolated enclave process (not available yet)
+  kSoft,  // kernel-isolated enclave process launched by the platform daemon
 };
 // "auto" | "sim" | "soft"
 Result<BackendKind> ParseBackendKind(std::string_view name);
@@ -31,6 +31,11 @@ struct EnclaveOptions {
   std::chrono::milliseconds slot_wait{0};
   // Refuse images signed with Debug=1 (production launch policy).
   bool refuse_debug = false;
+  // soft: spin before sleeping on every call (like OE/Intel switchless calls); costs a core
+  // while waiting, saves the futex wake-up (~tens of microseconds).
+  bool switchless = false;
+  // soft: bytes of frame per thread slot in the shared channel; larger frames are refused.
+  uint64_t channel_slot_bytes = 4ull << 20;
 };
 
 // Identity of a running enclave, as verified at load time.

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add(AddSign);
   add(AddMeasure);
   add(AddVerify);
+  add(AddPlatform);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

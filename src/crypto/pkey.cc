@@ -207,10 +207,11 @@ Result<PKey> EcPublicKeyFromRaw(Curve curve, ByteSpan xy, Endian endian) {
     ERR_clear_error();
     return InvalidArgument(std::string(CurveName(curve)) + " public key is not a point on the curve");
   }
-  // fromdata does not validate the point; check it so a bogus key fails here, not at verify.
+  // fromdata does not validate the point; the quick check (on the curve, not infinity) is
+  // all ECDSA verification needs and costs far less than the full check.
   PKey key(k);
   PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, k, nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
+  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1) {
     ERR_clear_error();
     return InvalidArgument(std::string(CurveName(curve)) + " public key is not a point on the curve");
   }

@@ -22,4 +22,16 @@ class Backend {
 // must outlive the backend.
 Result<std::unique_ptr<Backend>> CreateSimBackend(const image::SignedImage& image, const confide_host_v1* host);
 
+struct SoftOptions {
+  uint64_t slot_data_bytes = 4ull << 20;
+  bool switchless = false;
+  bool refuse_debug = false;
+};
+// Kernel-isolated backend: the platform daemon (shared, or a private development one)
+// launches the enclave process; calls go through the shared-memory channel.
+Result<std::unique_ptr<Backend>> CreateSoftBackend(ByteSpan signed_image, const image::SignedImage& image,
+                                                   const confide_host_v1* host, const SoftOptions& options);
+// Whether the soft backend's programs are installed where this library can find them.
+bool SoftBackendAvailable();
+
 }  // namespace confide

@@ -65,9 +65,8 @@ Result<std::unique_ptr<Enclave>> Enclave::Create(const std::string& path, const 
   if (options.refuse_debug && img.config.debug)
     return PolicyViolation("refusing enclave image '" + path +
                            "': it is signed with Debug=1 and the launch policy refuses debug enclaves");
-  BackendKind kind = options.backend == BackendKind::kAuto ? BackendKind::kSim : options.backend;
-  if (kind == BackendKind::kSoft)
-    return Unsupported("the soft backend is not available yet in this build; use --backend sim");
+  BackendKind kind = options.backend;
+  if (kind == BackendKind::kAuto) kind = SoftBackendAvailable() ? BackendKind::kSoft : BackendKind::kSim;
 
   std::unique_ptr<Enclave> e(new Enclave());
   e->identity_ = EnclaveIdentity{img.mrenclave, img.mrsigner, img.config};
@@ -77,7 +76,12 @@ Result<std::unique_ptr<Enclave>> Enclave::Create(const std::string& path, const 
   e->slots_ = std::make_unique<SlotPool>();
   for (uint32_t i = static_cast<uint32_t>(img.config.num_tcs); i-- > 0;) e->slots_->free.push_back(i);
   e->host_ = confide_host_v1{abi::kAbiVersion, e.get(), HostOcallThunk};
-  CONFIDE_ASSIGN_OR_RETURN(e->backend_, CreateSimBackend(img, &e->host_));
+  if (kind == BackendKind::kSoft) {
+    SoftOptions soft{options.channel_slot_bytes, options.switchless, options.refuse_debug};
+    CONFIDE_ASSIGN_OR_RETURN(e->backend_, CreateSoftBackend(file, img, &e->host_, soft));
+  } else {
+    CONFIDE_ASSIGN_OR_RETURN(e->backend_, CreateSimBackend(img, &e->host_));
+  }
   return e;
 }
 

@@ -207,13 +207,13 @@ TEST(Enclave, LaunchPolicyCanRefuseDebugImages) {
   EXPECT_TRUE(release.ok()) << release.status().ToString();
 }
 
-TEST(Enclave, SoftBackendIsReportedAsNotYetAvailable) {
-  EnclaveOptions soft;
-  soft.backend = BackendKind::kSoft;
-  auto e = Enclave::Create(RAW_ENCLAVE, kTables, soft);
-  EXPECT_EQ(e.status().code(), Code::kUnsupported);
+TEST(Enclave, BackendNamesParse) {
   EXPECT_EQ(ParseBackendKind("soft").value(), BackendKind::kSoft);
-  EXPECT_EQ(ParseBackendKind("sgx").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ParseBackendKind("sim").value(), BackendKind::kSim);
+  EXPECT_EQ(ParseBackendKind("auto").value(), BackendKind::kAuto);
+  auto bad = ParseBackendKind("sgx");
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("use auto, sim or soft"), std::string::npos);
 }
 
 TEST(Enclave, TwoEnclavesFromOneImageHaveSeparateState) {

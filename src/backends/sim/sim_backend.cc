@@ -2,7 +2,6 @@
 // debugging (gdb sees everything) and for tests, which exercise the same frames and checks.
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/sealed_memfd.h"
 #include "host/backend.h"
 
 namespace confide {
@@ -34,28 +34,6 @@ class SimBackend : public Backend {
   void* handle_;
   confide_enclave_v1 entry_;
 };
-
-// Writes the image into a sealed memfd so the bytes that were verified are the bytes that
-// get loaded, whatever happens to the file on disk afterwards.
-Result<int> SealedMemfd(ByteSpan elf) {
-  int fd = memfd_create("confide-enclave", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return IoError(std::string("memfd_create failed: ") + strerror(errno));
-  size_t done = 0;
-  while (done < elf.size()) {
-    ssize_t n = write(fd, elf.data() + done, elf.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      close(fd);
-      return IoError(std::string("writing the enclave image to a memfd failed: ") + strerror(errno));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
-    close(fd);
-    return IoError(std::string("sealing the enclave memfd failed: ") + strerror(errno));
-  }
-  return fd;
-}
 
 // glibc hands back an already-loaded object when a dlopen path string matches one it has
 // seen, and C++ objects with STB_GNU_UNIQUE symbols are never unloaded. A never-reused path
@@ -96,7 +74,7 @@ LoadPaths& Paths() {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> CreateSimBackend(const image::SignedImage& image, const confide_host_v1* host) {
-  CONFIDE_ASSIGN_OR_RETURN(int fd, SealedMemfd(image.elf));
+  CONFIDE_ASSIGN_OR_RETURN(int fd, CreateSealedMemfd(image.elf, "confide-enclave"));
   auto path = Paths().Link(fd);
   if (!path.ok()) {
     close(fd);

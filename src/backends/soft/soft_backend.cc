@@ -1,0 +1,269 @@
+// soft, host side: asks the platform daemon to launch the enclave in its own process and
+// talks to it through the shared-memory call channel. The enclave process holds its data in
+// memfd_secret memory; this side only ever sees frames.
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "backends/soft/channel.h"
+#include "common/sealed_memfd.h"
+#include "host/backend.h"
+#include "platform/daemon.h"
+#include "platform/protocol.h"
+
+extern char** environ;
+
+namespace confide {
+namespace {
+
+using soft::Channel;
+using soft::EnclaveState;
+using soft::SlotState;
+
+bool Exists(const std::string& p) { return access(p.c_str(), X_OK) == 0; }
+
+// Where the confide tools live: $CONFIDE_TOOLS_DIR, the build tree, or the install prefix.
+Result<std::string> ToolsDir() {
+  const char* env = getenv("CONFIDE_TOOLS_DIR");
+  for (std::string dir : {std::string(env ? env : ""), std::string(CONFIDE_BUILD_BINDIR),
+                          std::string(CONFIDE_INSTALL_BINDIR)})
+    if (!dir.empty() && Exists(dir + "/confide") && Exists(dir + "/confide-enclave-runtime")) return dir;
+  return NotFound(
+      "the confide and confide-enclave-runtime programs were not found (looked in $CONFIDE_TOOLS_DIR, " +
+      std::string(CONFIDE_BUILD_BINDIR) + " and " + CONFIDE_INSTALL_BINDIR + ")");
+}
+
+// A development daemon private to this process, started when no platform daemon runs. It
+// ends when this process ends (it watches a pipe whose write end only we hold).
+class PrivateDaemon {
+ public:
+  Result<std::string> SocketPath() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!socket_.empty()) return socket_;
+    CONFIDE_ASSIGN_OR_RETURN(std::string tools, ToolsDir());
+    const char* tmp = getenv("TMPDIR");
+    std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/confide-platform-XXXXXX";
+    if (mkdtemp(dir.data()) == nullptr) return IoError("cannot create " + dir + ": " + strerror(errno));
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) return IoError(std::string("pipe failed: ") + strerror(errno));
+    std::string sock = dir + "/platform.sock";
+    std::string prog = tools + "/confide";
+    std::vector<std::string> args = {prog, "platform", "start", "--foreground", "--development",
+                                     "--socket", sock, "--state", dir + "/state", "--watch-fd", "3"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[0], 3);
+    pid_t pid;
+    int rc = posix_spawn(&pid, prog.c_str(), &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pipefd[0]);
+    if (rc != 0) {
+      close(pipefd[1]);
+      return IoError("cannot start a development platform daemon (" + prog + "): " + strerror(rc));
+    }
+    for (int i = 0; i < 500; ++i) {  // up to 5 s for the socket to answer
+      auto s = platform::ConnectTo(sock);
+      if (s.ok()) {
+        close(*s);
+        socket_ = sock;
+        watch_write_end_ = pipefd[1];
+        return socket_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    close(pipefd[1]);
+    return Status(Code::kUnavailable, "the development platform daemon did not start within 5 s");
+  }
+
+ private:
+  std::mutex mu_;
+  std::string socket_;
+  int watch_write_end_ = -1;  // kept open for the life of the process
+};
+
+PrivateDaemon& Private() {
+  static PrivateDaemon* d = new PrivateDaemon();  // never destroyed: the pipe must stay open
+  return *d;
+}
+
+class SoftBackend : public Backend {
+ public:
+  ~SoftBackend() override {
+    // Closing the lifeline tells the enclave process to wipe its memory and end.
+    if (lifeline_ >= 0) close(lifeline_);
+    if (map_ != nullptr) munmap(map_, map_size_);
+  }
+
+  Status Start(ByteSpan signed_image, const image::SignedImage& img, const confide_host_v1* host,
+               const SoftOptions& options) {
+    host_ = host;
+    options_ = options;
+    std::string socket = platform::DefaultSocketPath();
+    bool shared = platform::ConnectTo(socket).ok();
+    if (!shared) {
+      if (getenv(platform::kSocketEnv) != nullptr)
+        return Status(Code::kUnavailable, "no platform daemon answers at $" + std::string(platform::kSocketEnv) +
+                                              " = " + socket + "; start it with 'confide platform start'");
+      CONFIDE_ASSIGN_OR_RETURN(socket, Private().SocketPath());
+    }
+    uint32_t slots = static_cast<uint32_t>(img.config.num_tcs);
+    map_size_ = soft::ChannelSize(slots, options.slot_data_bytes);
+    int chan = memfd_create("confide-channel", MFD_CLOEXEC);
+    if (chan < 0) return IoError(std::string("memfd_create failed: ") + strerror(errno));
+    if (ftruncate(chan, static_cast<off_t>(map_size_)) != 0) {
+      close(chan);
+      return IoError(std::string("sizing the call channel failed: ") + strerror(errno));
+    }
+    map_ = mmap(nullptr, map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, chan, 0);
+    if (map_ == MAP_FAILED) {
+      map_ = nullptr;
+      close(chan);
+      return IoError(std::string("mapping the call channel failed: ") + strerror(errno));
+    }
+    channel_ = Channel(map_, map_size_);
+    CONFIDE_RETURN_IF_ERROR(channel_.Initialise(slots, options.slot_data_bytes));
+    int life[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life) != 0) {
+      close(chan);
+      return IoError(std::string("socketpair failed: ") + strerror(errno));
+    }
+    lifeline_ = life[0];
+    auto image_fd = CreateSealedMemfd(signed_image, "confide-image");
+    if (!image_fd.ok()) {
+      close(chan);
+      close(life[1]);
+      return image_fd.status();
+    }
+    auto reply = platform::Request(socket, {{"op", "launch"}, {"refuse_debug", options.refuse_debug}},
+                                   {*image_fd, chan, life[1]});
+    close(*image_fd);
+    close(chan);
+    close(life[1]);
+    if (!reply.ok()) return reply.status();
+    pid_ = reply->value("pid", 0);
+    development_ = reply->value("development", false);
+    return WaitReady();
+  }
+
+  int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
+                size_t* out_len) override {
+    *out_len = 0;
+    Status gone = Gone();
+    if (!gone.ok()) return Reply(gone, out, cap, out_len);
+    if (slot >= channel_.num_slots()) return Reply(OutOfRange("thread slot out of range"), out, cap, out_len);
+    const uint64_t room = channel_.slot_data_bytes();
+    if (in_len > room)
+      return Reply(OutOfRange("request frame of " + std::to_string(in_len) + " bytes exceeds the channel's " +
+                              std::to_string(room) + "-byte slot; raise EnclaveOptions::channel_slot_bytes"),
+                   out, cap, out_len);
+    soft::SlotControl& c = channel_.control(slot);
+    uint8_t* data = channel_.data(slot);
+    std::memcpy(data, in, in_len);
+    SecureZero(in, in_len);
+    c.call_id = id;
+    c.length = in_len;
+    c.code = 0;
+    c.spin = options_.switchless ? 1 : 0;
+    soft::PublishState(c, soft::Side::kHost, SlotState::kEcallRequest);
+    soft::WaitPolicy policy{options_.switchless ? 50000u : 2000u, 20};
+    for (;;) {
+      Status w = soft::WaitForState(
+          c, soft::Side::kHost, policy,
+          [](SlotState s) { return s == SlotState::kEcallReply || s == SlotState::kOcallRequest; },
+          [this] { return Gone(); });
+      if (!w.ok()) return Reply(w, out, cap, out_len);
+      if (static_cast<SlotState>(c.state.load(std::memory_order_acquire)) == SlotState::kEcallReply) break;
+      ServeOcall(slot, c, data, room);
+    }
+    // The enclave process is trusted, but its reply still lands only within our buffer.
+    size_t len = std::min<uint64_t>(c.length, std::min<uint64_t>(cap, room));
+    std::memcpy(out, data, len);
+    *out_len = len;
+    int32_t code = c.code;
+    soft::PublishState(c, soft::Side::kHost, SlotState::kIdle);
+    return code;
+  }
+
+ private:
+  static int32_t Reply(const Status& s, uint8_t* out, size_t cap, size_t* out_len) {
+    size_t n = std::min(s.message().size(), cap);
+    if (n) std::memcpy(out, s.message().data(), n);
+    *out_len = n;
+    return static_cast<int32_t>(s.code());
+  }
+
+  void ServeOcall(uint32_t slot, soft::SlotControl& c, uint8_t* data, uint64_t room) {
+    size_t len = std::min<uint64_t>(c.length, room);
+    Bytes request(data, data + len);
+    uint32_t id = c.call_id;
+    size_t out_len = 0;
+    int32_t code = host_->ocall(host_->ctx, slot, id, request.data(), request.size(), data, room, &out_len);
+    c.length = std::min<uint64_t>(out_len, room);
+    c.code = code;
+    soft::PublishState(c, soft::Side::kHost, SlotState::kOcallReply);
+  }
+
+  // Non-OK once the enclave is lost, crashed or gone; sticky.
+  Status Gone() {
+    auto state = static_cast<EnclaveState>(channel_.header().enclave_state.load(std::memory_order_acquire));
+    std::string reason(channel_.header().reason, strnlen(channel_.header().reason, sizeof channel_.header().reason));
+    if (state == EnclaveState::kLost)
+      return Status(Code::kEnclaveLost, "the enclave was lost and its secrets wiped: " + reason);
+    if (state == EnclaveState::kCrashed)
+      return Status(Code::kEnclaveCrashed, "the enclave process crashed: " + reason);
+    pollfd p{lifeline_, POLLIN, 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLIN)))
+      return Status(Code::kEnclaveCrashed, "the enclave process (pid " + std::to_string(pid_) +
+                                               ") ended unexpectedly" + (reason.empty() ? "" : ": " + reason));
+    return Status::Ok();
+  }
+
+  Status WaitReady() {
+    auto& word = channel_.header().enclave_state;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      uint32_t v = word.load(std::memory_order_acquire);
+      if (static_cast<EnclaveState>(v) == EnclaveState::kReady) return Status::Ok();
+      Status g = Gone();
+      if (!g.ok()) return g.WithContext("starting the enclave");
+      if (std::chrono::steady_clock::now() > deadline)
+        return Status(Code::kTimeout, "the enclave process did not become ready within 30 s");
+      soft::FutexWait(word, v, 20);
+    }
+  }
+
+  const confide_host_v1* host_ = nullptr;
+  SoftOptions options_;
+  void* map_ = nullptr;
+  size_t map_size_ = 0;
+  Channel channel_;
+  int lifeline_ = -1;
+  int pid_ = 0;
+  bool development_ = false;
+};
+
+}  // namespace
+
+bool SoftBackendAvailable() { return ToolsDir().ok(); }
+
+Result<std::unique_ptr<Backend>> CreateSoftBackend(ByteSpan signed_image, const image::SignedImage& image,
+                                                   const confide_host_v1* host, const SoftOptions& options) {
+  auto b = std::make_unique<SoftBackend>();
+  CONFIDE_RETURN_IF_ERROR(b->Start(signed_image, image, host, options));
+  return std::unique_ptr<Backend>(std::move(b));
+}
+
+}  // namespace confide

@@ -1,0 +1,128 @@
+// `confide platform start|status|stop`: run and query the platform daemon that launches
+// soft-backend enclaves.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/cli.h"
+#include "platform/daemon.h"
+#include "platform/protocol.h"
+
+namespace confide::cli {
+namespace {
+
+struct PlatformArgs {
+  std::string socket;
+  std::string state = "/var/lib/confide";
+  bool foreground = false;
+  bool development = false;
+  bool refuse_debug = false;
+  int watch_fd = -1;
+  bool json = false;
+};
+
+int Start(const PlatformArgs& a) {
+  platform::DaemonOptions o;
+  o.socket_path = a.socket.empty() ? platform::DefaultSocketPath() : a.socket;
+  o.state_dir = a.state;
+  o.development = a.development;
+  o.allow_debug = !a.refuse_debug;
+  o.watch_fd = a.watch_fd;
+  if (a.foreground) {
+    Status s = platform::RunDaemon(o);
+    if (!s.ok()) return Refuse("platform start", s, false);
+    return kExitOk;
+  }
+  // Detach: the parent returns once the daemon answers on its socket, with its error if not.
+  int ready[2];
+  if (pipe(ready) != 0) return Refuse("platform start", IoError("pipe failed"), false);
+  pid_t pid = fork();
+  if (pid < 0) return Refuse("platform start", IoError("fork failed"), false);
+  if (pid == 0) {
+    close(ready[0]);
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+    }
+    o.on_ready = [&] {
+      (void)!write(ready[1], "k", 1);
+      close(ready[1]);
+      if (null >= 0) dup2(null, 2);
+    };
+    Status s = platform::RunDaemon(o);
+    if (!s.ok()) {
+      std::string m = s.message();
+      (void)!write(ready[1], m.data(), m.size());
+    }
+    _exit(s.ok() ? 0 : 1);
+  }
+  close(ready[1]);
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(ready[0], buf, sizeof buf)) > 0) {
+    msg.append(buf, static_cast<size_t>(n));
+    if (msg == "k") break;
+  }
+  close(ready[0]);
+  if (msg != "k") return Refuse("platform start", Status(Code::kUnavailable, msg.empty() ? "daemon exited" : msg), false);
+  std::cout << "platform daemon started (pid " << pid << ") on " << o.socket_path << "\n";
+  return kExitOk;
+}
+
+int StatusCmd(const PlatformArgs& a) {
+  std::string sock = a.socket.empty() ? platform::DefaultSocketPath() : a.socket;
+  auto r = platform::Request(sock, {{"op", "status"}});
+  if (!r.ok()) return Refuse("platform status", r.status(), a.json);
+  if (a.json) {
+    PrintJson(*r);
+  } else {
+    std::cout << "platform daemon pid " << (*r)["pid"] << " on " << sock << "\n"
+              << "  mode:          " << ((*r)["development"].get<bool>() ? "development" : "production") << "\n"
+              << "  debug images:  " << ((*r)["allow_debug"].get<bool>() ? "allowed" : "refused") << "\n"
+              << "  memfd_secret:  " << ((*r)["memfd_secret"].get<bool>() ? "available" : "NOT available") << "\n"
+              << "  enclaves:      " << (*r)["enclaves"] << "\n"
+              << "  runtime:       " << (*r)["runtime"].get<std::string>() << "\n";
+  }
+  return kExitOk;
+}
+
+int Stop(const PlatformArgs& a) {
+  std::string sock = a.socket.empty() ? platform::DefaultSocketPath() : a.socket;
+  auto r = platform::Request(sock, {{"op", "stop"}});
+  if (!r.ok()) return Refuse("platform stop", r.status(), false);
+  std::cout << "platform daemon on " << sock << " stopped\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner AddPlatform(CLI::App& root) {
+  auto a = std::make_shared<PlatformArgs>();
+  CLI::App* cmd = root.add_subcommand("platform", "Run or query the platform daemon that launches soft enclaves");
+  cmd->require_subcommand(1);
+  CLI::App* start = cmd->add_subcommand("start", "Start the platform daemon");
+  start->add_option("--socket", a->socket, "socket path (default: $CONFIDE_PLATFORM_SOCKET or /run/confide/platform.sock)");
+  start->add_option("--state", a->state, "state directory, created mode 0700 (default: /var/lib/confide)");
+  start->add_flag("--foreground", a->foreground, "stay in the foreground (for systemd or a terminal)");
+  start->add_flag("--development", a->development, "mark everything this daemon launches as development-grade");
+  start->add_flag("--refuse-debug", a->refuse_debug, "launch policy: refuse images signed with Debug=1");
+  start->add_option("--watch-fd", a->watch_fd, "exit when this inherited descriptor reaches EOF")->group("");
+  CLI::App* status = cmd->add_subcommand("status", "Show the running daemon's state");
+  status->add_option("--socket", a->socket, "socket path");
+  status->add_flag("--json", a->json, "print JSON");
+  CLI::App* stop = cmd->add_subcommand("stop", "Stop the running daemon");
+  stop->add_option("--socket", a->socket, "socket path");
+  return [a, start, status, stop] {
+    if (start->parsed()) return Start(*a);
+    if (status->parsed()) return StatusCmd(*a);
+    if (stop->parsed()) return Stop(*a);
+    return kExitUsage;
+  };
+}
+
+}  // namespace confide::cli

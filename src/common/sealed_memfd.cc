@@ -1,0 +1,54 @@
+#include "common/sealed_memfd.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace confide {
+
+Result<int> CreateSealedMemfd(ByteSpan data, const char* name) {
+  int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return IoError(std::string("memfd_create failed: ") + strerror(errno));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = errno;
+      close(fd);
+      return IoError(std::string("writing to a memfd failed: ") + strerror(e));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    int e = errno;
+    close(fd);
+    return IoError(std::string("sealing a memfd failed: ") + strerror(e));
+  }
+  return fd;
+}
+
+Result<Bytes> ReadWholeFd(int fd, size_t max_bytes, std::string_view what) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return IoError(std::string(what) + ": fstat failed: " + strerror(errno));
+  if (!S_ISREG(st.st_mode)) return InvalidArgument(std::string(what) + " is not a regular file or memfd");
+  if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    return OutOfRange(std::string(what) + " is " + std::to_string(st.st_size) + " bytes, more than the " +
+                      std::to_string(max_bytes) + " accepted");
+  Bytes out(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return IoError(std::string(what) + ": read failed or the file shrank");
+    done += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+}  // namespace confide

@@ -1,0 +1,16 @@
+// Sealed memfds: the bytes that were verified are the bytes that get loaded, whatever
+// happens to the file on disk afterwards (no TOCTOU window). Internal to confide.
+#pragma once
+
+#include "confide/bytes.h"
+#include "confide/status.h"
+
+namespace confide {
+
+// A memfd holding `data`, sealed against writes, shrinking, growing and further sealing.
+// The caller owns the returned descriptor (close-on-exec).
+Result<int> CreateSealedMemfd(ByteSpan data, const char* name);
+// Reads a whole descriptor from offset 0 (at most `max_bytes`).
+Result<Bytes> ReadWholeFd(int fd, size_t max_bytes, std::string_view what);
+
+}  // namespace confide

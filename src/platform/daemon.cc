@@ -1,0 +1,320 @@
+#include "platform/daemon.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "backends/soft/launch.h"
+#include "common/sealed_memfd.h"
+#include "confide/image.h"
+#include "confide/time.h"
+#include "platform/protocol.h"
+
+namespace confide::platform {
+namespace {
+
+constexpr size_t kMaxImageBytes = size_t{1} << 30;
+constexpr const char* kVersion = "0.1.0";
+
+nlohmann::json ErrorReply(const Status& s) {
+  return {{"ok", false}, {"code", std::string(CodeName(s.code()))}, {"error", s.message()}};
+}
+
+std::string SelfDir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, static_cast<size_t>(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+struct Daemon {
+  DaemonOptions opt;
+  std::string runtime;
+  std::map<pid_t, std::string> enclaves;  // pid -> mrenclave
+  UnixTime started = Now();
+  bool memfd_secret = false;
+
+  nlohmann::json Status() const {
+    return {{"ok", true},
+            {"version", kVersion},
+            {"pid", getpid()},
+            {"socket", opt.socket_path},
+            {"state_dir", opt.state_dir},
+            {"development", opt.development},
+            {"allow_debug", opt.allow_debug},
+            {"memfd_secret", memfd_secret},
+            {"runtime", runtime},
+            {"enclaves", enclaves.size()},
+            {"started", FormatRfc3339(started)}};
+  }
+
+  // fds: [image, channel, lifeline]. Takes ownership of them.
+  nlohmann::json Launch(const nlohmann::json& req, std::vector<int>& fds, const ucred& peer) {
+    auto fail = [&](const confide::Status& s) {
+      CloseFds(fds);
+      fds.clear();
+      return ErrorReply(s);
+    };
+    if (fds.size() != 3) return fail(InvalidArgument("launch needs 3 descriptors: image, channel, lifeline"));
+    auto bytes = ReadWholeFd(fds[0], kMaxImageBytes, "enclave image");
+    if (!bytes.ok()) return fail(bytes.status());
+    // Verify the sealed copy, not the caller's descriptor: what is checked is what runs.
+    auto sealed = CreateSealedMemfd(*bytes, "confide-enclave-image");
+    if (!sealed.ok()) return fail(sealed.status());
+    close(fds[0]);
+    fds[0] = *sealed;
+    auto verified_bytes = ReadWholeFd(fds[0], kMaxImageBytes, "sealed enclave image");
+    if (!verified_bytes.ok()) return fail(verified_bytes.status());
+    auto img = image::LoadAndVerify(*verified_bytes);
+    if (!img.ok()) return fail(img.status().WithContext("refusing enclave image"));
+    bool refuse_debug = req.value("refuse_debug", false) || !opt.allow_debug;
+    if (img->config.debug && refuse_debug)
+      return fail(PolicyViolation("the launch policy refuses debug enclaves and this image is signed with Debug=1"));
+    if (!img->config.debug && !memfd_secret)
+      return fail(PermissionDenied(
+          "production (Debug=0) enclaves need memfd_secret(2): Linux >= 5.14 with secretmem enabled "
+          "(secretmem.enable=1 on older kernels); this kernel does not provide it"));
+    struct stat st;
+    if (fstat(fds[1], &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+      return fail(InvalidArgument("the call channel descriptor is not a memfd of a usable size"));
+
+    int platform_pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, platform_pair) != 0)
+      return fail(IoError(std::string("socketpair failed: ") + strerror(errno)));
+    uint64_t secret_bytes = (img->config.num_heap_pages +
+                             img->config.num_tcs * (img->config.num_stack_pages + 1)) * image::kPageSize +
+                            (64ull << 20);
+    pid_t pid = fork();
+    if (pid < 0) {
+      close(platform_pair[0]);
+      close(platform_pair[1]);
+      return fail(IoError(std::string("fork failed: ") + strerror(errno)));
+    }
+    if (pid == 0) ExecRuntime(fds, platform_pair[1], peer, secret_bytes);
+    close(platform_pair[1]);
+    close(platform_pair[0]);  // key derivation over this link comes with sealing
+    CloseFds(fds);
+    fds.clear();
+    enclaves[pid] = HexEncode(img->mrenclave);
+    return {{"ok", true},
+            {"pid", pid},
+            {"mrenclave", HexEncode(img->mrenclave)},
+            {"mrsigner", HexEncode(img->mrsigner)},
+            {"debug", img->config.debug},
+            {"development", opt.development}};
+  }
+
+  // In the child: only async-signal-safe calls from here on (the daemon is single-threaded,
+  // but stay conservative).
+  [[noreturn]] void ExecRuntime(const std::vector<int>& fds, int platform_fd, const ucred& peer,
+                                uint64_t secret_bytes) {
+    // Move descriptors above the target range first so dup2 never clobbers one we need.
+    int moved[4];
+    int src[4] = {fds[0], fds[1], fds[2], platform_fd};
+    for (int i = 0; i < 4; ++i) moved[i] = fcntl(src[i], F_DUPFD, 100);
+    for (int i = 0; i < 4; ++i)
+      if (moved[i] < 0 || dup2(moved[i], soft::kImageFd + i) < 0) _exit(120);
+    syscall(SYS_close_range, soft::kPlatformFd + 1, ~0u, 0);
+    rlimit core{0, 0};
+    setrlimit(RLIMIT_CORE, &core);
+    if (geteuid() == 0) {
+      rlimit lock{secret_bytes, secret_bytes};
+      setrlimit(RLIMIT_MEMLOCK, &lock);
+    }
+    // Run the enclave as the host's user: a non-dumpable process of that user is out of the
+    // user's reach (no ptrace, no /proc/PID/mem), and never holds root's powers.
+    if (geteuid() == 0 && peer.uid != 0) {
+      if (setgroups(0, nullptr) != 0 || setgid(peer.gid) != 0 || setuid(peer.uid) != 0) _exit(121);
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(122);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    char* const argv[] = {const_cast<char*>(soft::kRuntimeProgram), nullptr};
+    char* const envp[] = {nullptr};
+    execve(runtime.c_str(), argv, envp);
+    _exit(127);
+  }
+
+  void Reap() {
+    for (;;) {
+      int status;
+      pid_t pid = waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) break;
+      enclaves.erase(pid);
+    }
+  }
+};
+
+Status Listen(const std::string& path, int* out) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path) return InvalidArgument("bad socket path '" + path + "'");
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  // A live daemon already answering here must not be displaced; a stale socket file may.
+  auto existing = ConnectTo(path);
+  if (existing.ok()) {
+    close(*existing);
+    return Status(Code::kAlreadyExists, "a platform daemon is already running at " + path);
+  }
+  unlink(path.c_str());
+  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (s < 0) return IoError(std::string("socket() failed: ") + strerror(errno));
+  mode_t old = umask(0);
+  int rc = bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  umask(old);
+  if (rc != 0 || listen(s, 64) != 0) {
+    int e = errno;
+    close(s);
+    return IoError("cannot listen on " + path + ": " + strerror(e));
+  }
+  // Hosts of any user may launch enclaves; each runs as its host's user.
+  chmod(path.c_str(), 0666);
+  *out = s;
+  return Status::Ok();
+}
+
+Status MakeDir(const std::string& dir, mode_t mode) {
+  if (dir.empty()) return InvalidArgument("no directory given");
+  std::string partial;
+  for (size_t i = 0; i <= dir.size(); ++i) {
+    if (i == dir.size() || (dir[i] == '/' && i > 0)) {
+      partial = dir.substr(0, i);
+      if (mkdir(partial.c_str(), mode) != 0 && errno != EEXIST)
+        return IoError("cannot create " + partial + ": " + strerror(errno));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool MemfdSecretAvailable() {
+  long fd = syscall(447, 0);
+  if (fd < 0) return false;
+  close(static_cast<int>(fd));
+  return true;
+}
+
+Status RunDaemon(const DaemonOptions& options) {
+  Daemon d;
+  d.opt = options;
+  d.memfd_secret = MemfdSecretAvailable();
+  d.runtime = options.runtime_path.empty() ? SelfDir() + "/" + soft::kRuntimeProgram : options.runtime_path;
+  if (access(d.runtime.c_str(), X_OK) != 0)
+    return NotFound("enclave runtime program not found at " + d.runtime +
+                    " (it is installed next to the confide tool as confide-enclave-runtime)");
+  CONFIDE_RETURN_IF_ERROR(MakeDir(options.state_dir, 0700));
+  chmod(options.state_dir.c_str(), 0700);
+  std::string dir = options.socket_path.substr(0, options.socket_path.rfind('/'));
+  if (!dir.empty()) CONFIDE_RETURN_IF_ERROR(MakeDir(dir, 0755));
+  int listener = -1;
+  CONFIDE_RETURN_IF_ERROR(Listen(options.socket_path, &listener));
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  signal(SIGPIPE, SIG_IGN);
+  if (options.on_ready) options.on_ready();
+
+  std::vector<int> clients;
+  bool running = true;
+  while (running) {
+    std::vector<pollfd> pfds{{listener, POLLIN, 0}, {sigfd, POLLIN, 0}, {options.watch_fd, POLLIN, 0}};
+    for (int c : clients) pfds.push_back({c, POLLIN, 0});
+    if (poll(pfds.data(), pfds.size(), -1) < 0 && errno != EINTR) break;
+    if (options.watch_fd >= 0 && (pfds[2].revents & (POLLIN | POLLHUP | POLLERR))) break;
+    if (pfds[1].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (read(sigfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) d.Reap();
+        else running = false;
+      }
+    }
+    std::vector<int> keep;
+    if (pfds[0].revents & POLLIN) {
+      int c = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) keep.push_back(c);
+    }
+    for (size_t i = 3; i < pfds.size(); ++i) {
+      int c = pfds[i].fd;
+      if (!(pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+        keep.push_back(c);
+        continue;
+      }
+      auto msg = ReceiveMessage(c);
+      if (!msg.ok()) {
+        if (msg.status().code() != Code::kUnavailable) (void)SendMessage(c, ErrorReply(msg.status()));
+        close(c);
+        continue;
+      }
+      std::string op = msg->body.value("op", "");
+      nlohmann::json reply;
+      if (op == "status") {
+        reply = d.Status();
+      } else if (op == "launch") {
+        ucred peer{};
+        socklen_t len = sizeof peer;
+        getsockopt(c, SOL_SOCKET, SO_PEERCRED, &peer, &len);
+        reply = d.Launch(msg->body, msg->fds, peer);
+      } else if (op == "stop") {
+        reply = {{"ok", true}, {"stopping", true}};
+        running = false;
+      } else {
+        reply = ErrorReply(InvalidArgument("unknown platform request '" + op + "'"));
+      }
+      CloseFds(msg->fds);
+      (void)SendMessage(c, reply);
+      keep.push_back(c);
+    }
+    clients = std::move(keep);
+  }
+  for (int c : clients) close(c);
+  close(listener);
+  close(sigfd);
+  unlink(options.socket_path.c_str());
+  return Status::Ok();
+}
+
+Result<nlohmann::json> Request(const std::string& socket_path, const nlohmann::json& request,
+                               const std::vector<int>& fds) {
+  CONFIDE_ASSIGN_OR_RETURN(int s, ConnectTo(socket_path));
+  Status sent = SendMessage(s, request, fds);
+  if (!sent.ok()) {
+    close(s);
+    return sent;
+  }
+  auto reply = ReceiveMessage(s);
+  close(s);
+  if (!reply.ok()) return reply.status();
+  CloseFds(reply->fds);
+  if (!reply->body.value("ok", false)) {
+    std::string code = reply->body.value("code", "internal");
+    Code c = Code::kInternal;
+    for (int i = 0; i <= static_cast<int>(Code::kEnclaveCrashed); ++i)
+      if (CodeName(static_cast<Code>(i)) == code) c = static_cast<Code>(i);
+    return Status(c, "platform daemon: " + reply->body.value("error", std::string("request refused")));
+  }
+  return reply->body;
+}
+
+}  // namespace confide::platform

@@ -1,0 +1,41 @@
+// The platform daemon: verifies signed images and launches soft-backend enclave processes.
+// It is part of the trusted base of the soft backend (docs/threat-model.md).
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "confide/status.h"
+
+namespace confide::platform {
+
+struct DaemonOptions {
+  std::string socket_path;
+  std::string state_dir;
+  // Started privately by a host library (no daemon was running): everything it launches is
+  // development-grade and says so.
+  bool development = false;
+  // Launch policy: whether images signed with Debug=1 may run.
+  bool allow_debug = true;
+  // End when this descriptor reports EOF: a pipe whose other end the starting host holds,
+  // so a private development daemon never outlives its host. -1: no such pipe.
+  int watch_fd = -1;
+  // confide-enclave-runtime; empty: next to this program's own executable.
+  std::string runtime_path;
+  // Called once the socket accepts connections.
+  std::function<void()> on_ready;
+};
+
+// Serves until a `stop` request or SIGTERM/SIGINT; removes its socket on the way out.
+Status RunDaemon(const DaemonOptions& options);
+
+// One request/response exchange with the daemon at `socket_path`.
+Result<nlohmann::json> Request(const std::string& socket_path, const nlohmann::json& request,
+                               const std::vector<int>& fds = {});
+
+// Whether memfd_secret(2) works on this kernel, for status and launch policy.
+bool MemfdSecretAvailable();
+
+}  // namespace confide::platform

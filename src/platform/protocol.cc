@@ -1,0 +1,103 @@
+#include "platform/protocol.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace confide::platform {
+
+void CloseFds(const std::vector<int>& fds) {
+  for (int fd : fds)
+    if (fd >= 0) close(fd);
+}
+
+Status SendMessage(int sock, const nlohmann::json& body, const std::vector<int>& fds) {
+  std::string text = body.dump();
+  if (text.size() > kMaxMessageBytes) return OutOfRange("platform message too large");
+  if (fds.size() > kMaxFds) return OutOfRange("too many descriptors in one platform message");
+  iovec iov{text.data(), text.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  if (!fds.empty()) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  ssize_t n;
+  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return IoError(std::string("sending to the platform socket failed: ") + strerror(errno));
+  return Status::Ok();
+}
+
+Result<Message> ReceiveMessage(int sock) {
+  std::string buf(kMaxMessageBytes + 1, '\0');
+  iovec iov{buf.data(), buf.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return IoError(std::string("reading the platform socket failed: ") + strerror(errno));
+  Message m;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      m.fds.push_back(fd);
+    }
+  }
+  if (n == 0) {
+    CloseFds(m.fds);
+    return Status(Code::kUnavailable, "the platform connection was closed");
+  }
+  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+    CloseFds(m.fds);
+    return InvalidArgument("platform message truncated (too long or too many descriptors)");
+  }
+  m.body = nlohmann::json::parse(buf.begin(), buf.begin() + n, nullptr, false);
+  if (m.body.is_discarded() || !m.body.is_object()) {
+    CloseFds(m.fds);
+    return InvalidArgument("platform message is not a JSON object");
+  }
+  return m;
+}
+
+std::string DefaultSocketPath() {
+  const char* env = getenv(kSocketEnv);
+  return env && *env ? env : kDefaultSocket;
+}
+
+Result<int> ConnectTo(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return InvalidArgument("platform socket path is too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (s < 0) return IoError(std::string("socket() failed: ") + strerror(errno));
+  if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int e = errno;
+    close(s);
+    return Status(Code::kUnavailable, "no platform daemon at " + path + " (" + strerror(e) +
+                                          "); start one with 'confide platform start'");
+  }
+  return s;
+}
+
+}  // namespace confide::platform

@@ -1,0 +1,33 @@
+// Messages between hosts (and the CLI) and the platform daemon: one JSON object per
+// SOCK_SEQPACKET datagram, with file descriptors attached through SCM_RIGHTS.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "confide/status.h"
+
+namespace confide::platform {
+
+inline constexpr size_t kMaxMessageBytes = 64 * 1024;
+inline constexpr size_t kMaxFds = 8;
+inline constexpr const char* kDefaultSocket = "/run/confide/platform.sock";
+inline constexpr const char* kSocketEnv = "CONFIDE_PLATFORM_SOCKET";
+
+struct Message {
+  nlohmann::json body;
+  std::vector<int> fds;  // owned by the receiver
+};
+
+Status SendMessage(int sock, const nlohmann::json& body, const std::vector<int>& fds = {});
+// Receives one message; kUnavailable when the peer closed the connection. A malformed
+// message (bad JSON, truncated, too many descriptors) is refused and its descriptors closed.
+Result<Message> ReceiveMessage(int sock);
+void CloseFds(const std::vector<int>& fds);
+
+// The socket path hosts use: $CONFIDE_PLATFORM_SOCKET, else /run/confide/platform.sock.
+std::string DefaultSocketPath();
+Result<int> ConnectTo(const std::string& path);
+
+}  // namespace confide::platform
