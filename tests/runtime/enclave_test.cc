@@ -39,8 +39,8 @@ Status HostHostile(const FrameView&, FrameWriter& out) {
 }
 
 const HostOcall kOcalls[] = {{"host_reenter", HostReenter}, {"host_plain", HostReenter}, {"host_hostile", HostHostile}};
-const char* const kNames[] = {"echo", "secret", "call_host", "hold", "throws"};
-const UntrustedTables kTables = {kOcalls, 3, kNames, 5};
+const char* const kNames[] = {"echo", "secret", "call_host", "hold", "throws", "crash"};
+const UntrustedTables kTables = {kOcalls, 3, kNames, 6};
 
 std::unique_ptr<Enclave> Load(const char* path, EnclaveOptions opts = {}) {
   opts.backend = BackendKind::kSim;
@@ -97,7 +97,7 @@ TEST(Enclave, RefusesOutOfRangeFunctionIds) {
   ASSERT_TRUE(e);
   auto r = e->Call(99, Frame(), 64);
   EXPECT_EQ(r.status().code(), Code::kOutOfRange);
-  EXPECT_NE(r.status().message().find("ecall id 99 is out of range (the enclave has 5 ecalls)"), std::string::npos);
+  EXPECT_NE(r.status().message().find("ecall id 99 is out of range (the enclave has 6 ecalls)"), std::string::npos);
 }
 
 TEST(Enclave, PrivateEcallIsRefusedAtTopLevel) {

@@ -1,6 +1,7 @@
 // A test enclave written directly against the ABI (what confide-edger8r generates), so the
 // runtime's own checks can be exercised without the code generator.
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -56,12 +57,16 @@ Status Hold(const FrameView& in, FrameWriter& out) {
 // ecall 4 (public): throws, which must not cross the boundary.
 Status Throws(const FrameView&, FrameWriter&) { throw std::runtime_error("boom"); }
 
+// ecall 5 (public): crashes the enclave (what a bug or an exploited enclave looks like).
+Status Crash(const FrameView&, FrameWriter&) { std::abort(); }
+
 const confide::abi::EcallInfo kEcalls[] = {
     {"echo", Echo, true, false},
     {"secret", Secret, false, false},
     {"call_host", CallHost, true, false},
     {"hold", Hold, true, false},
     {"throws", Throws, true, false},
+    {"crash", Crash, true, false},
 };
 const uint32_t kAllowSecret[] = {1};
 const confide::abi::OcallInfo kOcalls[] = {
@@ -72,4 +77,4 @@ const confide::abi::OcallInfo kOcalls[] = {
 
 }  // namespace
 
-extern "C" const confide::abi::TrustedTables confide_trusted_tables = {kEcalls, 5, kOcalls, 3};
+extern "C" const confide::abi::TrustedTables confide_trusted_tables = {kEcalls, 6, kOcalls, 3};

@@ -1,0 +1,217 @@
+// The soft backend from the host's side: a real platform daemon (the confide CLI), real
+// enclave processes, the test enclave of tests/runtime.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "confide/enclave.h"
+
+using namespace confide;
+using namespace confide::abi;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint32_t kEcho = 0, kCrash = 5;
+
+Status NoOcall(const FrameView&, FrameWriter&) { return Unsupported("not used"); }
+const HostOcall kOcalls[] = {{"host_reenter", NoOcall}, {"host_plain", NoOcall}, {"host_hostile", NoOcall}};
+const char* const kNames[] = {"echo", "secret", "call_host", "hold", "throws", "crash"};
+const UntrustedTables kTables = {kOcalls, 3, kNames, 6};
+
+std::string RunCommand(const std::string& cmd, int* rc) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return out;
+}
+
+// A platform daemon of our own on a private socket, for the duration of one test.
+class Daemon {
+ public:
+  explicit Daemon(const std::string& extra = "") {
+    dir_ = fs::temp_directory_path() / ("confide-soft-test-" + std::to_string(getpid()) + "-" + std::to_string(++count_));
+    fs::create_directories(dir_);
+    socket_ = (dir_ / "platform.sock").string();
+    int rc;
+    std::string out = RunCommand(std::string(CONFIDE_CLI_PATH) + " platform start --socket " + socket_ + " --state " +
+                              (dir_ / "state").string() + " " + extra,
+                          &rc);
+    EXPECT_EQ(rc, 0) << out;
+    setenv("CONFIDE_PLATFORM_SOCKET", socket_.c_str(), 1);
+  }
+  ~Daemon() {
+    int rc;
+    RunCommand(std::string(CONFIDE_CLI_PATH) + " platform stop --socket " + socket_, &rc);
+    unsetenv("CONFIDE_PLATFORM_SOCKET");
+    fs::remove_all(dir_);
+  }
+  nlohmann::json Status() {
+    int rc;
+    std::string out = RunCommand(std::string(CONFIDE_CLI_PATH) + " platform status --json --socket " + socket_, &rc);
+    EXPECT_EQ(rc, 0) << out;
+    return nlohmann::json::parse(out, nullptr, false);
+  }
+  const std::string& socket() const { return socket_; }
+  fs::path dir() const { return dir_; }
+
+ private:
+  static inline int count_ = 0;
+  fs::path dir_;
+  std::string socket_;
+};
+
+EnclaveOptions Soft() {
+  EnclaveOptions o;
+  o.backend = BackendKind::kSoft;
+  return o;
+}
+
+Result<Bytes> Echo(Enclave& e, const std::string& text) {
+  FrameWriter w;
+  w.Buffer(text.c_str(), text.size() + 1);
+  return e.Call(kEcho, w.Finish(), text.size() + 256);
+}
+
+TEST(SoftBackend, LaunchesThroughTheDaemonAndCallsThroughTheChannel) {
+  Daemon d;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ((*e)->backend(), BackendKind::kSoft);
+  auto r = Echo(**e, "over shared memory");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto v = FrameView::Parse(*r, "reply");
+  ASSERT_TRUE(v.ok());
+  ByteSpan b;
+  ASSERT_TRUE(v->GetString(0, "text", 1, false, &b).ok());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(b.data())), "over shared memory");
+  auto st = d.Status();
+  EXPECT_EQ(st["enclaves"], 1);
+  EXPECT_EQ(st["development"], false);
+  EXPECT_EQ(st["memfd_secret"], true);
+}
+
+TEST(SoftBackend, ReplacingTheFileAfterLaunchHasNoEffectAndATamperedFileIsRefused) {
+  Daemon d;
+  fs::path copy = d.dir() / "enclave.signed.so";
+  fs::copy_file(RAW_ENCLAVE, copy);
+  auto e = Enclave::Create(copy.string(), kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto bytes = ReadFile(copy.string());
+  ASSERT_TRUE(bytes.ok());
+  Bytes tampered = *bytes;
+  tampered[tampered.size() / 3] ^= 0x01;
+  ASSERT_TRUE(WriteFile(copy.string(), tampered).ok());
+  EXPECT_TRUE(Echo(**e, "still the verified image").ok());
+  auto again = Enclave::Create(copy.string(), kTables, Soft());
+  EXPECT_EQ(again.status().code(), Code::kVerificationFailed);
+}
+
+TEST(SoftBackend, DaemonLaunchPolicyRefusesDebugImages) {
+  Daemon d("--refuse-debug");
+  auto debug = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  EXPECT_EQ(debug.status().code(), Code::kPolicyViolation);
+  EXPECT_NE(debug.status().message().find("refuses debug enclaves"), std::string::npos) << debug.status().ToString();
+  auto release = Enclave::Create(RAW_ENCLAVE_RELEASE, kTables, Soft());
+  EXPECT_TRUE(release.ok()) << release.status().ToString();
+}
+
+TEST(SoftBackend, AnEnclaveCrashIsReportedAndEveryLaterCallFails) {
+  Daemon d;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto r = (*e)->Call(kCrash, FrameWriter().Finish(), 64);
+  EXPECT_EQ(r.status().code(), Code::kEnclaveCrashed) << r.status().ToString();
+  auto later = Echo(**e, "anyone there?");
+  EXPECT_EQ(later.status().code(), Code::kEnclaveCrashed) << later.status().ToString();
+}
+
+TEST(SoftBackend, FramesLargerThanAChannelSlotAreRefused) {
+  Daemon d;
+  EnclaveOptions o = Soft();
+  o.channel_slot_bytes = 4096;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, o);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto r = Echo(**e, std::string(8192, 'x'));
+  EXPECT_EQ(r.status().code(), Code::kOutOfRange);
+  EXPECT_NE(r.status().message().find("exceeds the channel's 4096-byte slot"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_TRUE(Echo(**e, "small").ok());
+}
+
+TEST(SoftBackend, NamedSocketWithoutADaemonIsAClearError) {
+  setenv("CONFIDE_PLATFORM_SOCKET", "/nonexistent/confide.sock", 1);
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  unsetenv("CONFIDE_PLATFORM_SOCKET");
+  EXPECT_EQ(e.status().code(), Code::kUnavailable);
+  EXPECT_NE(e.status().message().find("confide platform start"), std::string::npos);
+}
+
+TEST(SoftBackend, WhenTheHostDiesItsEnclaveProcessEnds) {
+  Daemon d;
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t host = fork();
+  ASSERT_GE(host, 0);
+  if (host == 0) {
+    auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+    char ok = e.ok() ? 'y' : 'n';
+    (void)!write(ready[1], &ok, 1);
+    pause();
+    _exit(0);
+  }
+  char ok = 0;
+  ASSERT_EQ(read(ready[0], &ok, 1), 1);
+  ASSERT_EQ(ok, 'y');
+  EXPECT_EQ(d.Status()["enclaves"], 1);
+  kill(host, SIGKILL);
+  waitpid(host, nullptr, 0);
+  int enclaves = -1;
+  for (int i = 0; i < 100 && enclaves != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    enclaves = d.Status()["enclaves"].get<int>();
+  }
+  EXPECT_EQ(enclaves, 0) << "the enclave process outlived its host";
+  close(ready[0]);
+  close(ready[1]);
+}
+
+TEST(PlatformCli, StartStatusStopAndClearErrors) {
+  fs::path dir = fs::temp_directory_path() / ("confide-cli-platform-" + std::to_string(getpid()));
+  std::string sock = (dir / "p.sock").string();
+  std::string cli = CONFIDE_CLI_PATH;
+  int rc;
+  std::string out = RunCommand(cli + " platform status --socket " + sock, &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("no platform daemon at"), std::string::npos) << out;
+  out = RunCommand(cli + " platform start --development --socket " + sock + " --state " + (dir / "state").string(), &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(fs::status(dir / "state").permissions() & fs::perms::all, fs::perms::owner_all);
+  out = RunCommand(cli + " platform start --socket " + sock + " --state " + (dir / "state").string(), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("already running"), std::string::npos) << out;
+  out = RunCommand(cli + " platform status --socket " + sock, &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("development"), std::string::npos) << out;
+  out = RunCommand(cli + " platform stop --socket " + sock, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  out = RunCommand(cli + " platform status --socket " + sock, &rc);
+  EXPECT_EQ(rc, 1);
+  out = RunCommand(cli + " platform bogus", &rc);
+  EXPECT_EQ(rc, 2);
+  fs::remove_all(dir);
+}
+
+}  // namespace
