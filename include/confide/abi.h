@@ -78,7 +78,8 @@ struct Item {
 // frame; the typed accessors check each item against the declaration and name the parameter.
 class FrameView {
  public:
-  // `what` names the call in errors, e.g. "ecall 'add'".
+  // `what` names the call in errors, e.g. "ecall 'add'"; it must outlive the view (a literal
+  // or a name kept by the caller), so parsing allocates nothing for it.
   static Result<FrameView> Parse(ByteSpan frame, std::string_view what);
 
   size_t size() const { return items_.size(); }
@@ -108,7 +109,7 @@ class FrameView {
  private:
   Status ValueBytes(size_t index, std::string_view param, size_t n, ByteSpan* out) const;
   Status At(size_t index, std::string_view param, const Item** item) const;
-  std::string what_;
+  std::string_view what_;
   std::vector<Item> items_;
 };
 

@@ -23,12 +23,14 @@ uint64_t GetU64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); return v;
 }  // namespace
 
 void FrameWriter::Add(ItemKind kind, const void* data, size_t n) {
-  size_t at = out_.size();
-  // Zero-filled growth: padding bytes never carry stale memory across the boundary.
-  out_.resize(at + ItemSize(n), 0);
-  PutU32(&out_[at], static_cast<uint32_t>(kind));
-  PutU64(&out_[at + 8], n);
-  if (n != 0) std::memcpy(&out_[at + kItemHeaderSize], data, n);
+  uint8_t header[kItemHeaderSize] = {};
+  PutU32(header, static_cast<uint32_t>(kind));
+  PutU64(header + 8, n);
+  out_.insert(out_.end(), header, header + kItemHeaderSize);
+  const auto* p = static_cast<const uint8_t*>(data);
+  if (n != 0) out_.insert(out_.end(), p, p + n);
+  // Padding is zeroed: it never carries stale memory across the boundary.
+  out_.resize(out_.size() + (ItemSize(n) - kItemHeaderSize - n), 0);
   ++count_;
 }
 
@@ -44,8 +46,8 @@ Bytes FrameWriter::Finish() {
 
 Result<FrameView> FrameView::Parse(ByteSpan frame, std::string_view what) {
   FrameView v;
-  v.what_ = std::string(what);
-  auto bad = [&](const std::string& why) { return InvalidArgument(v.what_ + ": malformed call frame: " + why); };
+  v.what_ = what;
+  auto bad = [&](const std::string& why) { return InvalidArgument(std::string(what) + ": malformed call frame: " + why); };
   if (frame.size() < kFrameHeaderSize) return bad("shorter than its 16-byte header");
   if (GetU32(frame.data()) != kFrameMagic) return bad("bad magic");
   uint32_t count = GetU32(frame.data() + 4);
@@ -79,14 +81,14 @@ Result<FrameView> FrameView::Parse(ByteSpan frame, std::string_view what) {
 
 Status FrameView::ExpectItems(size_t n) const {
   if (items_.size() != n)
-    return InvalidArgument(what_ + ": expected " + std::to_string(n) + " items in the call frame, got " +
+    return InvalidArgument(std::string(what_) + ": expected " + std::to_string(n) + " items in the call frame, got " +
                            std::to_string(items_.size()));
   return Status::Ok();
 }
 
 Status FrameView::At(size_t index, std::string_view param, const Item** item) const {
   if (index >= items_.size())
-    return InvalidArgument(what_ + ": parameter '" + std::string(param) + "' is missing from the call frame");
+    return InvalidArgument(std::string(what_) + ": parameter '" + std::string(param) + "' is missing from the call frame");
   *item = &items_[index];
   return Status::Ok();
 }
@@ -95,7 +97,7 @@ Status FrameView::ValueBytes(size_t index, std::string_view param, size_t n, Byt
   const Item* it;
   CONFIDE_RETURN_IF_ERROR(At(index, param, &it));
   if (it->kind != ItemKind::kValue || it->data.size() != n)
-    return InvalidArgument(what_ + ": parameter '" + std::string(param) + "' must be a " + std::to_string(n) +
+    return InvalidArgument(std::string(what_) + ": parameter '" + std::string(param) + "' must be a " + std::to_string(n) +
                            "-byte value, got a " + std::to_string(it->data.size()) + "-byte " + KindName(it->kind));
   *out = it->data;
   return Status::Ok();
@@ -107,15 +109,15 @@ Status FrameView::GetBuffer(size_t index, std::string_view param, size_t expecte
   CONFIDE_RETURN_IF_ERROR(At(index, param, &it));
   if (it->kind == ItemKind::kNull) {
     if (!allow_null)
-      return InvalidArgument(what_ + ": parameter '" + std::string(param) + "' must not be a null pointer");
+      return InvalidArgument(std::string(what_) + ": parameter '" + std::string(param) + "' must not be a null pointer");
     *out = ByteSpan();
     return Status::Ok();
   }
   if (it->kind != ItemKind::kBuffer)
-    return InvalidArgument(what_ + ": parameter '" + std::string(param) + "' must be a buffer, got a " +
+    return InvalidArgument(std::string(what_) + ": parameter '" + std::string(param) + "' must be a buffer, got a " +
                            KindName(it->kind));
   if (it->data.size() != expected)
-    return InvalidArgument(what_ + ": parameter '" + std::string(param) + "' carries " +
+    return InvalidArgument(std::string(what_) + ": parameter '" + std::string(param) + "' carries " +
                            std::to_string(it->data.size()) + " bytes but its size attribute says " +
                            std::to_string(expected));
   *out = it->data;
@@ -128,19 +130,19 @@ Status FrameView::GetString(size_t index, std::string_view param, size_t char_si
   CONFIDE_RETURN_IF_ERROR(At(index, param, &it));
   if (it->kind == ItemKind::kNull) {
     if (!allow_null)
-      return InvalidArgument(what_ + ": string parameter '" + std::string(param) + "' must not be a null pointer");
+      return InvalidArgument(std::string(what_) + ": string parameter '" + std::string(param) + "' must not be a null pointer");
     *out = ByteSpan();
     return Status::Ok();
   }
   if (it->kind != ItemKind::kBuffer)
-    return InvalidArgument(what_ + ": string parameter '" + std::string(param) + "' must be a buffer");
+    return InvalidArgument(std::string(what_) + ": string parameter '" + std::string(param) + "' must be a buffer");
   const ByteSpan d = it->data;
   if (d.size() < char_size || d.size() % char_size != 0)
-    return InvalidArgument(what_ + ": string parameter '" + std::string(param) + "' has length " +
+    return InvalidArgument(std::string(what_) + ": string parameter '" + std::string(param) + "' has length " +
                            std::to_string(d.size()) + ", not a whole number of characters including the terminator");
   for (size_t i = d.size() - char_size; i < d.size(); ++i)
     if (d[i] != 0)
-      return InvalidArgument(what_ + ": string parameter '" + std::string(param) +
+      return InvalidArgument(std::string(what_) + ": string parameter '" + std::string(param) +
                              "' is not terminated at its last character");
   *out = d;
   return Status::Ok();
@@ -150,7 +152,7 @@ Status FrameView::GetOutRequest(size_t index, std::string_view param, size_t exp
   uint64_t len = 0;
   CONFIDE_RETURN_IF_ERROR(GetOutRequestAny(index, param, UINT64_MAX, &len, is_null));
   if (!*is_null && len != expected)
-    return InvalidArgument(what_ + ": output parameter '" + std::string(param) + "' requests " + std::to_string(len) +
+    return InvalidArgument(std::string(what_) + ": output parameter '" + std::string(param) + "' requests " + std::to_string(len) +
                            " bytes but its size attribute says " + std::to_string(expected));
   return Status::Ok();
 }
@@ -162,11 +164,11 @@ Status FrameView::GetOutRequestAny(size_t index, std::string_view param, uint64_
   *is_null = it->kind == ItemKind::kNull;
   if (*is_null) { *length = 0; return Status::Ok(); }
   if (it->kind != ItemKind::kOutRequest)
-    return InvalidArgument(what_ + ": output parameter '" + std::string(param) + "' must be an output request, got a " +
+    return InvalidArgument(std::string(what_) + ": output parameter '" + std::string(param) + "' must be an output request, got a " +
                            KindName(it->kind));
   *length = GetU64(it->data.data());
   if (*length > max)
-    return OutOfRange(what_ + ": output parameter '" + std::string(param) + "' requests " + std::to_string(*length) +
+    return OutOfRange(std::string(what_) + ": output parameter '" + std::string(param) + "' requests " + std::to_string(*length) +
                       " bytes, more than the " + std::to_string(max) + " allowed");
   return Status::Ok();
 }

@@ -115,13 +115,14 @@ Result<Bytes> Enclave::Call(uint32_t id, Bytes request, size_t reply_capacity) {
   } else {
     CONFIDE_ASSIGN_OR_RETURN(slot, AcquireSlot());
   }
-  // Room for an error message even when the reply itself is tiny.
-  Bytes reply(std::max<size_t>(reply_capacity, 1024));
+  // Room for an error message even when the reply itself is tiny; not zero-filled, since
+  // only the `len` bytes the backend wrote are kept.
+  size_t room = std::max<size_t>(reply_capacity, 1024);
+  std::unique_ptr<uint8_t[]> buffer(new uint8_t[room]);
   size_t len = 0;
-  int32_t code = backend_->Ecall(slot, id, request.data(), request.size(), reply.data(), reply.size(), &len);
+  int32_t code = backend_->Ecall(slot, id, request.data(), request.size(), buffer.get(), room, &len);
   if (!nested) ReleaseSlot(slot);
-  len = std::min(len, reply.size());
-  reply.resize(len);
+  Bytes reply(buffer.get(), buffer.get() + std::min(len, room));
   if (code != 0) {
     std::string name = id < tables_.ecall_count ? tables_.ecall_names[id] : "#" + std::to_string(id);
     auto c = (code < 0 || code > static_cast<int32_t>(Code::kEnclaveCrashed)) ? Code::kInternal : static_cast<Code>(code);
@@ -139,7 +140,8 @@ int32_t Enclave::DispatchOcall(uint32_t slot, uint32_t id, uint8_t* in, size_t i
                  out, cap, out_len);
   const abi::HostOcall& o = tables_.ocalls[id];
   Bytes request(in, in + in_len);
-  auto view = abi::FrameView::Parse(request, "ocall '" + std::string(o.name) + "'");
+  const std::string what = "ocall '" + std::string(o.name) + "'";
+  auto view = abi::FrameView::Parse(request, what);
   if (!view.ok()) return Reply(view.status(), out, cap, out_len);
   abi::FrameWriter w;
   Status s;

@@ -7,6 +7,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "confide/trusted.h"
 
@@ -39,9 +40,10 @@ int32_t Fail(const Status& s, uint8_t* out, size_t cap, size_t* out_len) {
   return static_cast<int32_t>(s.code());
 }
 
-std::string EcallName(uint32_t id) {
-  return "ecall '" + std::string(confide_trusted_tables.ecalls[id].name) + "'";
-}
+// Built once at start so the call path allocates nothing for error context.
+std::vector<std::string> g_ecall_names;
+
+const std::string& EcallName(uint32_t id) { return g_ecall_names[id]; }
 
 // Decides whether ecall `id` may enter slot `s` now (DESIGN §5 rule 5).
 Status Admit(Slot& s, uint32_t id, bool* nested) {
@@ -188,6 +190,9 @@ extern "C" __attribute__((visibility("default"))) int32_t confide_enclave_start_
   if (!trusted::ValidateTables(confide_trusted_tables).ok()) return static_cast<int32_t>(Code::kInvalidArgument);
   g_rt.host = host;
   g_rt.num_tcs = num_tcs;
+  trusted::g_ecall_names.clear();
+  for (uint32_t i = 0; i < confide_trusted_tables.ecall_count; ++i)
+    trusted::g_ecall_names.push_back("ecall '" + std::string(confide_trusted_tables.ecalls[i].name) + "'");
   g_rt.slots.reset(new trusted::Slot[num_tcs]);
   out->abi_version = abi::kAbiVersion;
   out->ecall = trusted::Ecall;

@@ -42,6 +42,12 @@ const HostOcall kOcalls[] = {{"host_reenter", HostReenter}, {"host_plain", HostR
 const char* const kNames[] = {"echo", "secret", "call_host", "hold", "throws", "crash"};
 const UntrustedTables kTables = {kOcalls, 3, kNames, 6};
 
+EnclaveOptions Sim() {
+  EnclaveOptions o;
+  o.backend = BackendKind::kSim;
+  return o;
+}
+
 std::unique_ptr<Enclave> Load(const char* path, EnclaveOptions opts = {}) {
   opts.backend = BackendKind::kSim;
   auto e = Enclave::Create(path, kTables, opts);
@@ -182,23 +188,23 @@ TEST(Enclave, RefusesImagesThatFailVerificationBeforeRunningThem) {
   tampered[tampered.size() / 3] ^= 0x01;  // inside the code/data, not the trailer
   std::string path = (dir / "tampered.signed.so").string();
   ASSERT_TRUE(WriteFile(path, tampered).ok());
-  auto e = Enclave::Create(path, kTables, {});
+  auto e = Enclave::Create(path, kTables, Sim());
   EXPECT_EQ(e.status().code(), Code::kVerificationFailed);
   EXPECT_NE(e.status().message().find("refusing enclave image"), std::string::npos);
 
-  auto unsigned_so = Enclave::Create(path + ".missing", kTables, {});
+  auto unsigned_so = Enclave::Create(path + ".missing", kTables, Sim());
   EXPECT_EQ(unsigned_so.status().code(), Code::kNotFound);
   std::filesystem::remove_all(dir);
 }
 
 TEST(Enclave, RefusesAnImageWithoutTheTrustedRuntimeEntryPoint) {
-  auto e = Enclave::Create(NO_ENTRY_ENCLAVE, kTables, {});
+  auto e = Enclave::Create(NO_ENTRY_ENCLAVE, kTables, Sim());
   EXPECT_EQ(e.status().code(), Code::kInvalidArgument);
   EXPECT_NE(e.status().message().find("no entry point confide_enclave_start_v1"), std::string::npos);
 }
 
 TEST(Enclave, LaunchPolicyCanRefuseDebugImages) {
-  EnclaveOptions strict;
+  EnclaveOptions strict = Sim();
   strict.refuse_debug = true;
   auto e = Enclave::Create(RAW_ENCLAVE, kTables, strict);
   EXPECT_EQ(e.status().code(), Code::kPolicyViolation);
