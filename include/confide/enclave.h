@@ -64,6 +64,9 @@ class Enclave {
 
   const EnclaveIdentity& identity() const { return identity_; }
   BackendKind backend() const { return backend_kind_; }
+  // soft: the process id of the enclave process (for diagnostics and isolation tests);
+  // 0 on sim, where the enclave runs inside this process.
+  int process_id() const;
 
   // Internal: the backend's entry for ocalls coming back from the enclave.
   int32_t DispatchOcall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,

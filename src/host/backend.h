@@ -16,6 +16,8 @@ class Backend {
   // Runs ecall `id` on thread slot `slot` (C entry ABI conventions of confide_enclave_v1).
   virtual int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                         size_t* out_len) = 0;
+  // The enclave's own process, when it has one; 0 when it runs in the host process.
+  virtual int process_id() const { return 0; }
 };
 
 // In-process backend: loads the verified image from a sealed memfd with dlopen. `host`

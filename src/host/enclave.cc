@@ -87,6 +87,8 @@ Result<std::unique_ptr<Enclave>> Enclave::Create(const std::string& path, const 
 
 Enclave::~Enclave() = default;
 
+int Enclave::process_id() const { return backend_ ? backend_->process_id() : 0; }
+
 Result<uint32_t> Enclave::AcquireSlot() {
   std::unique_lock<std::mutex> lock(slots_->mu);
   if (slots_->free.empty() &&
