@@ -317,6 +317,32 @@ TEST(SoftRuntime, SeizingASlotThreadMakesEnclaveLost) {
   EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 2) << exit_status;
 }
 
+// Root can write into a process's private code pages through /proc/PID/mem without
+// attaching a tracer; the watchdog's code comparison with the sealed memfd catches it.
+TEST(SoftRuntime, ModifiedCodeMakesEnclaveLost) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  uintptr_t code = 0;
+  for (const auto& m : Maps(e->pid()))
+    if (m.perms == "r-xp" && m.path.find("confide-test-image") != std::string::npos) code = m.start;
+  ASSERT_NE(code, 0u) << "no executable mapping of the image memfd";
+  int mem = open(("/proc/" + std::to_string(e->pid()) + "/mem").c_str(), O_RDWR);
+  ASSERT_GE(mem, 0) << strerror(errno);
+  uint8_t byte = 0;
+  ASSERT_EQ(pread(mem, &byte, 1, static_cast<off_t>(code)), 1);
+  byte ^= 0xff;
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(pwrite(mem, &byte, 1, static_cast<off_t>(code)), 1) << strerror(errno);
+  close(mem);
+  bool lost = e->WaitState(EnclaveState::kLost, 2000);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(lost) << "state " << static_cast<int>(e->state()) << " reason " << e->reason();
+  std::cout << "[ tamper response after a code write through /proc/PID/mem: " << ms << " ms ]\n";
+  EXPECT_NE(e->reason().find("differs from the sealed image"), std::string::npos) << e->reason();
+  auto r = e->Call(0, kEcho, FrameWriter().Finish());
+  EXPECT_EQ(r.status().code(), Code::kEnclaveLost);
+}
+
 TEST(SoftRuntime, ClosingTheLifelineEndsTheEnclave) {
   auto e = Start();
   ASSERT_NE(e, nullptr);

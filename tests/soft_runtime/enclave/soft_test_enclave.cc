@@ -114,11 +114,13 @@ Status Exhaust(const FrameView&, FrameWriter& out) {
   std::vector<void*> blocks;
   blocks.reserve(4096);
   int err = 0;
+  // Clang assumes malloc leaves errno alone; a volatile access reads what it really set.
+  volatile int* errno_p = &errno;
   for (;;) {
-    errno = 0;
+    *errno_p = 0;
     void* p = malloc(64 * 1024);
     if (p == nullptr) {
-      err = errno;
+      err = *errno_p;
       break;
     }
     std::memset(p, 0x5a, 64);

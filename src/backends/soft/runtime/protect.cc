@@ -75,9 +75,14 @@ void WriteStderr(const char* s) {
   }
 }
 
+// Another thread is responding and will end the process. Should it never get there (it
+// faulted itself), end the process anyway rather than hang with the host waiting.
 [[noreturn]] void BlockForever() {
   std::atomic<uint32_t> never{0};
-  for (;;) syscall(SYS_futex, reinterpret_cast<uint32_t*>(&never), FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
+  timespec ts{2, 0};
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&never), FUTEX_WAIT_PRIVATE, 0, &ts, nullptr, 0);
+  syscall(SYS_exit_group, 3);
+  __builtin_unreachable();
 }
 
 // ------------------------------------------------------------------ the response
@@ -265,11 +270,11 @@ bool InstallSeccomp(char* err, size_t err_size) {
     allow(nr);
   // mprotect only without PROT_EXEC: no new code, ever.
   if (rc == 0)
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1, scmp_arg_cmp{2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0});
   // abort()/raise() signal only this process.
   if (rc == 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-                          SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(g.pid)));
+                          scmp_arg_cmp{0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(g.pid), 0});
   if (rc == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
   if (rc == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
   if (rc == 0) rc = seccomp_load(ctx);
