@@ -29,10 +29,15 @@ constexpr uint32_t kOcallReenter = 0;
 constexpr uint32_t kHeapBytes = 256 * 4096;  // HEAP_PAGES of the test enclave
 
 std::unique_ptr<EnclaveProcess> Start(const char* image = SOFT_TEST_ENCLAVE, LaunchOptions o = {}) {
+  auto t0 = std::chrono::steady_clock::now();
   auto e = EnclaveProcess::Launch(image, o);
   EXPECT_NE(e, nullptr);
   if (e == nullptr) return nullptr;
   EnclaveState s = e->WaitStarted();
+  // Information for docs/performance.md, not a timed assertion.
+  std::cout << "[ fork+exec to kReady: "
+            << std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count()
+            << " us ]\n";
   EXPECT_EQ(s, EnclaveState::kReady) << "reason: " << e->reason() << "\nstderr: " << e->Stderr();
   return e;
 }
