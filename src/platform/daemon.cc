@@ -96,8 +96,11 @@ struct Daemon {
     int platform_pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, platform_pair) != 0)
       return fail(IoError(std::string("socketpair failed: ") + strerror(errno)));
-    uint64_t secret_bytes = (img->config.num_heap_pages +
-                             img->config.num_tcs * (img->config.num_stack_pages + 1)) * image::kPageSize +
+    // memfd_secret mappings count against RLIMIT_MEMLOCK in full when mapped: the heap, the
+    // 8 MiB start-up arena, per slot a stack plus 128 KiB (TLS, guard, signal stack), and
+    // room for the image's writable segments.
+    uint64_t secret_bytes = img->config.num_heap_pages * image::kPageSize + (8ull << 20) +
+                            img->config.num_tcs * (img->config.num_stack_pages * image::kPageSize + (128ull << 10)) +
                             (64ull << 20);
     pid_t pid = fork();
     if (pid < 0) {

@@ -46,6 +46,8 @@ Status Channel::Initialise(uint32_t num_slots, uint64_t slot_data_bytes) {
   h.num_slots = num_slots;
   h.slot_data_bytes = slot_data_bytes;
   h.enclave_state.store(static_cast<uint32_t>(EnclaveState::kStarting));
+  num_slots_ = num_slots;
+  slot_data_bytes_ = slot_data_bytes;
   for (uint32_t i = 0; i < num_slots; ++i) {
     SlotControl& c = control(i);
     std::memset(static_cast<void*>(&c), 0, sizeof c);
@@ -54,15 +56,20 @@ Status Channel::Initialise(uint32_t num_slots, uint64_t slot_data_bytes) {
   return Status::Ok();
 }
 
-Status Channel::Validate() const {
+Status Channel::Validate() {
   if (size_ < kHeaderBytes) return InvalidArgument("call channel is smaller than its header");
   const ChannelHeader& h = header();
-  if (h.magic != kChannelMagic || h.version != kChannelVersion)
+  // One read of each field: what is checked is what is used.
+  uint32_t magic = h.magic, version = h.version, slots = h.num_slots;
+  uint64_t bytes = h.slot_data_bytes;
+  if (magic != kChannelMagic || version != kChannelVersion)
     return InvalidArgument("call channel has a bad magic or version");
-  if (h.num_slots == 0 || h.num_slots > 1024 || h.slot_data_bytes == 0 || h.slot_data_bytes > (1ull << 32))
+  if (slots == 0 || slots > 1024 || bytes == 0 || bytes > (1ull << 32))
     return InvalidArgument("call channel header has out-of-range slot counts or sizes");
-  if (ChannelSize(h.num_slots, h.slot_data_bytes) > size_)
+  if (ChannelSize(slots, bytes) > size_)
     return InvalidArgument("call channel header describes more slots than the mapping holds");
+  num_slots_ = slots;
+  slot_data_bytes_ = bytes;
   return Status::Ok();
 }
 

@@ -69,19 +69,23 @@ class Channel {
 
   // Writes a fresh header and idle slots (host side, before the enclave starts).
   Status Initialise(uint32_t num_slots, uint64_t slot_data_bytes);
-  // Checks the header against the mapping size (enclave side): a hostile header must not
-  // make slot arithmetic reach outside the mapping.
-  Status Validate() const;
+  // Checks the header against the mapping size (enclave side) and takes its geometry: a
+  // hostile header must not make slot arithmetic reach outside the mapping.
+  Status Validate();
 
   ChannelHeader& header() const { return *reinterpret_cast<ChannelHeader*>(base_); }
-  uint32_t num_slots() const { return header().num_slots; }
-  uint64_t slot_data_bytes() const { return header().slot_data_bytes; }
+  // Slot geometry as of Initialise / Validate: never re-read from the shared header, which
+  // the other process can rewrite at any time.
+  uint32_t num_slots() const { return num_slots_; }
+  uint64_t slot_data_bytes() const { return slot_data_bytes_; }
   SlotControl& control(uint32_t slot) const;
   uint8_t* data(uint32_t slot) const;
 
  private:
   uint8_t* base_ = nullptr;
   size_t size_ = 0;
+  uint32_t num_slots_ = 0;
+  uint64_t slot_data_bytes_ = 0;
 };
 
 // Which side is waiting: the waiter announces itself in its own *_sleeping word so the other
