@@ -44,28 +44,36 @@ open(p, 'wb').write(bytes(b))
 PY
 if "$confide" measure "$work/tampered.signed.so"; then echo "tampered image was accepted" >&2; exit 1; fi
 
-step "5. Run the hello enclave app (host + enclave, typed calls generated from EDL) on sim"
-"$build/samples/hello/hello_host" "$work/hello.signed.so" --backend sim
+step "5. Start a platform daemon: it verifies images and launches isolated enclave processes"
+export CONFIDE_PLATFORM_SOCKET="$work/platform.sock"
+"$confide" platform start --socket "$CONFIDE_PLATFORM_SOCKET" --state "$work/platform-state"
+trap '"$confide" platform stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+"$confide" platform status
 
-step "6. Verify a real Intel SGX quote offline (Azure-style DCAP collateral)"
+step "6. Run the hello app on the soft backend: the enclave lives in its own process, its data in memfd_secret memory"
+"$build/samples/hello/hello_host" "$work/hello.signed.so" --backend soft demo
+"$build/samples/threads/threads_host" "$build/samples/threads/threads_enclave.signed.so" --backend soft
+"$build/samples/structs/structs_host" "$build/samples/structs/structs_enclave.signed.so" --backend soft
+
+step "7. Verify a real Intel SGX quote offline with its DCAP collateral"
 "$confide" verify --evidence "$vectors/phala-dcap-qvl/sgx_quote" \
   --collateral "$vectors/phala-dcap-qvl/sgx_quote_collateral.json" --at 2025-07-01T00:00:00Z
 
-step "7. Verify a real Intel TDX quote offline"
+step "8. Verify a real Intel TDX quote offline"
 "$confide" verify --evidence "$vectors/phala-dcap-qvl/tdx_quote" \
   --collateral "$vectors/phala-dcap-qvl/tdx_quote_collateral.json" --at 2025-07-01T00:00:00Z
 
-step "8. An outdated TDX platform: signatures fine, but no TCB level matches -> refused"
+step "9. An outdated TDX platform: signatures fine, but no TCB level matches -> refused"
 if "$confide" verify --evidence "$vectors/phala-dcap-qvl/tdx_quote_outdated" \
   --collateral "$vectors/phala-dcap-qvl/tdx_quote_outdated_collateral.json" --at 2026-03-01T00:00:00Z; then
   echo "outdated quote was accepted" >&2; exit 1
 fi
 
-step "9. Verify a real AMD SEV-SNP report (Milan) with its VCEK; AMD roots are built in"
+step "10. Verify a real AMD SEV-SNP report (Milan) with its VCEK; AMD roots are built in"
 "$confide" verify --format snp --evidence "$vectors/google-go-sev-guest/attestation.bin" \
   --vcek "$vectors/google-go-sev-guest/vcek.der" --at 2025-01-01T00:00:00Z
 
-step "10. The same SGX quote evaluated after its collateral expired -> refused"
+step "11. The same SGX quote evaluated after its collateral expired -> refused"
 if "$confide" verify --evidence "$vectors/phala-dcap-qvl/sgx_quote" \
   --collateral "$vectors/phala-dcap-qvl/sgx_quote_collateral.json" --at 2026-01-01T00:00:00Z; then
   echo "expired collateral was accepted" >&2; exit 1
