@@ -85,6 +85,15 @@ ssize_t ReadSecretLine(char* buf, size_t cap) {
   return static_cast<ssize_t>(len);
 }
 
+// Zeroes the stack below the caller's frame. Code that handled the secret leaves pieces of it
+// in stack memory it no longer uses: spilled registers, and the dynamic linker's lazy-binding
+// trampoline, which saves every vector register (a memcpy of the secret leaves it in some)
+// on the stack. The program is also linked with -z now, so that trampoline never runs late.
+[[gnu::noinline]] void ScrubStack() {
+  unsigned char below[64 * 1024];
+  explicit_bzero(below, sizeof below);
+}
+
 int Fail(const char* when, const confide::Status& s) {
   bool gone = s.code() == confide::Code::kEnclaveLost || s.code() == confide::Code::kEnclaveCrashed;
   std::fprintf(stderr, "vault_host: %s: %s: %s\n", when, std::string(confide::CodeName(s.code())).c_str(),
@@ -150,6 +159,7 @@ int main(int argc, char** argv) {
   // channel's copy as soon as it has its own. Our buffer is wiped here.
   auto stored = vault_store(**enclave, secret);
   explicit_bzero(secret, sizeof secret);
+  ScrubStack();
   if (!stored.ok()) return Fail("storing the secret", stored.status());
   if (*stored != len) {
     std::fprintf(stderr, "vault_host: the enclave stored %d bytes, expected %zd\n", *stored, len);
