@@ -674,6 +674,7 @@ TEST_F(IsolationTest, AnotherUserCannotReachARootEnclaveOrItsHost) {
   for (pid_t target : {enclave, host}) {
     SCOPED_TRACE(target == enclave ? "enclave process" : "host process");
     Report scan = RunAs(nobody_.uid, nobody_.gid, [&] { return ScanProcessMemory(target, needles); });
+    EXPECT_EQ(Get(scan, "maps_errno"), EACCES) << Describe(scan);
     EXPECT_EQ(Get(scan, "mem_errno"), EACCES) << Describe(scan);
     Report vm = RunAs(nobody_.uid, nobody_.gid, [&] { return VmReadv(target, secret, needles); });
     EXPECT_EQ(Get(vm, "errno:" + std::to_string(EPERM)), static_cast<long>(secret.size())) << Describe(vm);

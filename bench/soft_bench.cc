@@ -1,0 +1,294 @@
+// The soft backend against baselines measured in the same run (DESIGN §6):
+//   - empty ecall, switchless (spinning)  vs a raw shared-memory spin ping-pong between two
+//     processes                                                           target <= 1.5x
+//   - empty ecall, sleeping (futex)       vs a raw futex ping-pong between two processes
+//                                                                         target <= 1.2x
+//     in a tight loop, and with both sides idle before each call (the futex path itself)
+//   - enclave creation, 1 MiB image, 64 MiB heap                          target <= 20 ms
+//   - ecall throughput with 2 host threads vs 1 (NumTCS = 2), both wait modes
+// After the table it prints the ratios.
+//   soft_bench --benchmark_min_time=0.5
+// A private development platform daemon starts on first use unless $CONFIDE_PLATFORM_SOCKET
+// names one.
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "soft_bench_u.h"
+
+namespace {
+
+// ---------------------------------------------------------------- baselines
+struct alignas(64) PingPong {
+  std::atomic<uint32_t> seq;  // host writes odd values, the partner answers with the next even one
+  std::atomic<uint32_t> stop;
+};
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+long Futex(std::atomic<uint32_t>* word, int op, uint32_t val) {
+  // Shared (not _PRIVATE) futex ops: the word is in memory shared by two processes.
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, val, nullptr, nullptr, 0);
+}
+
+// Runs the partner process for the ping-pong baselines; the host side is `state`'s loop.
+class Partner {
+ public:
+  explicit Partner(bool sleep) {
+    void* m = mmap(nullptr, sizeof(PingPong), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) std::abort();
+    pp_ = new (m) PingPong{};
+    pid_ = fork();
+    if (pid_ < 0) std::abort();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      for (uint32_t want = 1;; want += 2) {
+        uint32_t v;
+        while ((v = pp_->seq.load(std::memory_order_acquire)) != want) {
+          if (pp_->stop.load(std::memory_order_relaxed) != 0) _exit(0);
+          if (sleep) Futex(&pp_->seq, FUTEX_WAIT, v);
+          else CpuRelax();
+        }
+        pp_->seq.store(want + 1, std::memory_order_release);
+        if (sleep) Futex(&pp_->seq, FUTEX_WAKE, 1);
+      }
+    }
+  }
+  ~Partner() {
+    pp_->stop.store(1);
+    Futex(&pp_->seq, FUTEX_WAKE, 1);
+    waitpid(pid_, nullptr, 0);
+    munmap(pp_, sizeof(PingPong));
+  }
+  PingPong* pp() { return pp_; }
+
+ private:
+  PingPong* pp_ = nullptr;
+  pid_t pid_ = -1;
+};
+
+void BM_Raw_SpinPingPong(benchmark::State& state) {
+  Partner partner(false);
+  PingPong* pp = partner.pp();
+  uint32_t next = 1;
+  for (auto _ : state) {
+    pp->seq.store(next, std::memory_order_release);
+    while (pp->seq.load(std::memory_order_acquire) != next + 1) CpuRelax();
+    next += 2;
+  }
+}
+
+// Keeps per-call latencies (for the idle variants, where calls are few and slow) and reports
+// the median, the 99th percentile and the maximum as counters.
+class Latencies {
+ public:
+  void Add(std::chrono::steady_clock::duration d) { us_.push_back(std::chrono::duration<double, std::micro>(d).count()); }
+  void Report(benchmark::State& state) {
+    if (us_.empty()) return;
+    std::sort(us_.begin(), us_.end());
+    state.counters["p50_us"] = us_[us_.size() / 2];
+    state.counters["p99_us"] = us_[us_.size() * 99 / 100];
+    state.counters["max_us"] = us_.back();
+  }
+
+ private:
+  std::vector<double> us_;
+};
+
+// Between two calls the enclave thread spins ~2 us, then sleeps on its futex: a tight loop
+// of "sleeping" ecalls never sleeps. The *_AfterIdle variants leave both sides idle for
+// kIdle (untimed) before each round trip, so every one goes through the futex wake-ups.
+constexpr auto kIdle = std::chrono::microseconds(300);
+
+void Idle(benchmark::State& state) {
+  state.PauseTiming();
+  std::this_thread::sleep_for(kIdle);
+  state.ResumeTiming();
+}
+
+void FutexPingPong(benchmark::State& state, bool idle) {
+  Partner partner(true);
+  PingPong* pp = partner.pp();
+  uint32_t next = 1;
+  Latencies lat;
+  for (auto _ : state) {
+    if (idle) Idle(state);
+    auto t0 = std::chrono::steady_clock::now();
+    pp->seq.store(next, std::memory_order_release);
+    Futex(&pp->seq, FUTEX_WAKE, 1);
+    uint32_t v;
+    while ((v = pp->seq.load(std::memory_order_acquire)) != next + 1) Futex(&pp->seq, FUTEX_WAIT, v);
+    if (idle) lat.Add(std::chrono::steady_clock::now() - t0);
+    next += 2;
+  }
+  lat.Report(state);
+}
+
+void BM_Raw_FutexPingPong(benchmark::State& state) { FutexPingPong(state, false); }
+void BM_Raw_FutexPingPong_AfterIdle(benchmark::State& state) { FutexPingPong(state, true); }
+
+// ---------------------------------------------------------------- soft enclaves
+std::unique_ptr<confide::Enclave> Create(const char* path, bool switchless) {
+  confide::EnclaveOptions o;
+  o.backend = confide::BackendKind::kSoft;
+  o.switchless = switchless;
+  auto r = create_soft_bench_enclave(path, o);
+  if (!r.ok()) {
+    std::fprintf(stderr, "cannot start %s on soft: %s\n", path, r.status().message().c_str());
+    std::exit(1);
+  }
+  return std::move(r).value();
+}
+
+confide::Enclave& Soft(bool switchless) {
+  static std::unique_ptr<confide::Enclave> spinning = Create(SOFT_BENCH_ENCLAVE, true);
+  static std::unique_ptr<confide::Enclave> sleeping = Create(SOFT_BENCH_ENCLAVE, false);
+  return switchless ? *spinning : *sleeping;
+}
+
+void EmptyEcalls(benchmark::State& state, bool switchless, bool idle = false) {
+  confide::Enclave& e = Soft(switchless);
+  Latencies lat;
+  for (auto _ : state) {
+    if (idle) Idle(state);
+    auto t0 = std::chrono::steady_clock::now();
+    confide::Status s = soft_bench_empty(e);
+    if (idle) lat.Add(std::chrono::steady_clock::now() - t0);
+    if (!s.ok()) {
+      state.SkipWithError(s.message().c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  lat.Report(state);
+}
+
+void BM_Soft_EmptyEcall_Switchless(benchmark::State& state) { EmptyEcalls(state, true); }
+void BM_Soft_EmptyEcall_Sleeping(benchmark::State& state) { EmptyEcalls(state, false); }
+void BM_Soft_EmptyEcall_Sleeping_AfterIdle(benchmark::State& state) { EmptyEcalls(state, false, true); }
+
+// Creation only: the enclave is destroyed outside the timed region.
+void BM_Soft_Create_1MiBImage_64MiBHeap(benchmark::State& state) {
+  Soft(false);  // the development daemon is up before the first timed creation
+  for (auto _ : state) {
+    confide::EnclaveOptions o;
+    o.backend = confide::BackendKind::kSoft;
+    auto r = create_soft_bench_enclave(SOFT_BENCH_BIG_ENCLAVE, o);
+    state.PauseTiming();
+    if (!r.ok()) {
+      state.SkipWithError(r.status().message().c_str());
+      break;
+    }
+    if (auto sum = soft_bench_pad(**r); !sum.ok() || *sum != 1) {
+      state.SkipWithError("the 1 MiB enclave does not answer as built");
+      break;
+    }
+    if ((*r)->identity().config.num_heap_pages != 16384) {
+      state.SkipWithError("the 1 MiB enclave is not signed with NumHeapPages=16384");
+      break;
+    }
+    r->reset();
+    state.ResumeTiming();
+  }
+}
+
+BENCHMARK(BM_Raw_SpinPingPong)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Soft_EmptyEcall_Switchless)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Raw_FutexPingPong)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Soft_EmptyEcall_Sleeping)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Raw_FutexPingPong_AfterIdle)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Soft_EmptyEcall_Sleeping_AfterIdle)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Soft_EmptyEcall_Switchless)->Threads(1)->Threads(2)->UseRealTime()->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Soft_EmptyEcall_Sleeping)->Threads(1)->Threads(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Soft_Create_1MiBImage_64MiBHeap)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Prints the table as usual and keeps each run's real time per iteration and throughput.
+class Recorder : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs) {
+      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
+      ns_[r.benchmark_name()] = r.GetAdjustedRealTime() * Scale(r.time_unit);
+      auto it = r.counters.find("items_per_second");
+      if (it != r.counters.end()) ips_[r.benchmark_name()] = it->second.value;
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  double Ns(const std::string& name) const { return Find(ns_, name); }
+  double PerSecond(const std::string& name) const { return Find(ips_, name); }
+
+ private:
+  static double Scale(benchmark::TimeUnit u) {
+    switch (u) {
+      case benchmark::kNanosecond: return 1;
+      case benchmark::kMicrosecond: return 1e3;
+      case benchmark::kMillisecond: return 1e6;
+      case benchmark::kSecond: return 1e9;
+    }
+    return 1;
+  }
+  static double Find(const std::map<std::string, double>& m, const std::string& k) {
+    auto it = m.find(k);
+    return it == m.end() ? 0 : it->second;
+  }
+  std::map<std::string, double> ns_, ips_;
+};
+
+void Ratio(const char* what, double value, double baseline, const char* base_name, double target) {
+  if (value <= 0 || baseline <= 0) return;
+  std::printf("%-34s %10.2f us  vs %-24s %8.2f us  ratio %.2fx (target <= %.1fx)%s\n", what, value / 1e3, base_name,
+              baseline / 1e3, value / baseline, target, value / baseline <= target ? "" : "  MISSED");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  Recorder rec;
+  benchmark::RunSpecifiedBenchmarks(&rec);
+  std::printf("\n");
+  Ratio("empty ecall, soft, switchless", rec.Ns("BM_Soft_EmptyEcall_Switchless"), rec.Ns("BM_Raw_SpinPingPong"),
+        "spin ping-pong", 1.5);
+  Ratio("empty ecall, soft, sleeping", rec.Ns("BM_Soft_EmptyEcall_Sleeping"), rec.Ns("BM_Raw_FutexPingPong"),
+        "futex ping-pong", 1.2);
+  Ratio("  same, both sides idle first", rec.Ns("BM_Soft_EmptyEcall_Sleeping_AfterIdle"),
+        rec.Ns("BM_Raw_FutexPingPong_AfterIdle"), "futex ping-pong, idle", 1.2);
+  double create = rec.Ns("BM_Soft_Create_1MiBImage_64MiBHeap/real_time");
+  struct stat st {};
+  if (create > 0 && stat(SOFT_BENCH_BIG_ENCLAVE, &st) == 0)
+    std::printf("enclave creation, soft, %.2f MiB image, 64 MiB heap: %.2f ms (target <= 20 ms)%s\n",
+                static_cast<double>(st.st_size) / (1 << 20), create / 1e6, create <= 20e6 ? "" : "  MISSED");
+  for (const char* mode : {"Switchless", "Sleeping"}) {
+    std::string base = std::string("BM_Soft_EmptyEcall_") + mode + "/real_time";
+    double one = rec.PerSecond(base + "/threads:1"), two = rec.PerSecond(base + "/threads:2");
+    if (one > 0 && two > 0)
+      std::printf("ecall throughput, soft, %-10s 1 thread %9.0f/s, 2 threads %9.0f/s: %.2fx\n", mode, one, two,
+                  two / one);
+  }
+  benchmark::Shutdown();
+  return 0;
+}
