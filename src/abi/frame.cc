@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 
 #include "confide/abi.h"
@@ -23,6 +24,16 @@ uint64_t GetU64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); return v;
 }  // namespace
 
 void FrameWriter::Add(ItemKind kind, const void* data, size_t n) {
+  // Grow by hand so a frame's old buffer is wiped before it is freed: frames carry the
+  // caller's secrets, and freed heap blocks keep their contents.
+  size_t need = out_.size() + ItemSize(n);
+  if (need > out_.capacity()) {
+    Bytes bigger;
+    bigger.reserve(std::max(need, 2 * out_.capacity()));
+    bigger.assign(out_.begin(), out_.end());
+    SecureZero(out_);
+    out_.swap(bigger);
+  }
   uint8_t header[kItemHeaderSize] = {};
   PutU32(header, static_cast<uint32_t>(kind));
   PutU64(header + 8, n);

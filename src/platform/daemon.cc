@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -142,7 +143,21 @@ struct Daemon {
     // Run the enclave as the host's user: a non-dumpable process of that user is out of the
     // user's reach (no ptrace, no /proc/PID/mem), and never holds root's powers.
     if (geteuid() == 0 && peer.uid != 0) {
+      // Keep CAP_IPC_LOCK alone across the uid switch and the exec (ambient), so the secret
+      // heap and stacks can be mapped without raising RLIMIT_MEMLOCK, which needs
+      // CAP_SYS_RESOURCE that containers often drop. It also keeps the enclave out of ptrace
+      // reach of its own user, whose processes lack that capability.
+      if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) _exit(121);
       if (setgroups(0, nullptr) != 0 || setgid(peer.gid) != 0 || setuid(peer.uid) != 0) _exit(121);
+      __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+      __user_cap_data_struct data[2] = {};
+      data[0].effective = data[0].permitted = data[0].inheritable = 1u << CAP_IPC_LOCK;
+      if (syscall(SYS_capset, &hdr, data) != 0 ||
+          prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_IPC_LOCK, 0, 0) != 0) {
+        static const char kMsg[] = "platform daemon: cannot keep CAP_IPC_LOCK for an unprivileged enclave\n";
+        (void)!write(2, kMsg, sizeof kMsg - 1);
+        _exit(124);
+      }
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(122);
     sigset_t none;

@@ -582,31 +582,10 @@ TEST_F(IsolationTest, CrashSignalsAreReportedAndWriteNoCore) {
     if (e.is_regular_file()) ExpectNoMarker(ScanFile(e.path().string(), needles_), e.path().string());
 }
 
-// ---------------------------------------------------------------- unprivileged
-// Whether root here may raise RLIMIT_MEMLOCK to `bytes` (it needs CAP_SYS_RESOURCE, which
-// containers often drop): the daemon does so for an unprivileged user's enclave, whose
-// memfd_secret mappings all count against that limit. Root's own enclaves need no limit
-// (CAP_IPC_LOCK).
-bool CanRaiseMemlock(rlim_t bytes) {
-  pid_t child = fork();
-  if (child == 0) {
-    rlimit lock{bytes, bytes};
-    _exit(setrlimit(RLIMIT_MEMLOCK, &lock) == 0 ? 0 : 1);
-  }
-  int status = 0;
-  waitpid(child, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
 
 // The host runs as 'nobody' (so the root daemon runs its enclave as 'nobody' too), and the
 // attacker is 'nobody' as well: the same user as the enclave process, its natural neighbour.
 TEST_F(IsolationTest, TheEnclavesOwnUserCannotReadItAndTheHostHoldsNoCopy) {
-  if (!CanRaiseMemlock(128ull << 20))
-    GTEST_SKIP() << "root here lacks CAP_SYS_RESOURCE (a container that drops it), so the platform daemon "
-                    "cannot raise RLIMIT_MEMLOCK for an unprivileged user's enclave and its memfd_secret heap "
-                    "cannot be mapped (EAGAIN): no enclave can run as 'nobody' on this machine. 'nobody' "
-                    "against root's enclave runs in AnotherUserCannotReachARootEnclaveOrItsHost, uid 0 "
-                    "without capabilities in RootWithoutCapabilitiesCannotReachTheEnclave.";
   ASSERT_NO_FATAL_FAILURE(StartVault(true));
   std::string status = Slurp("/proc/" + std::to_string(enclave_) + "/status");
   EXPECT_NE(status.find("Uid:\t" + std::to_string(nobody_.uid) + "\t"), std::string::npos) << status;

@@ -114,7 +114,8 @@ class SoftBackend : public Backend {
     std::string socket = platform::DefaultSocketPath();
     bool shared = platform::ConnectTo(socket).ok();
     if (!shared) {
-      if (getenv(platform::kSocketEnv) != nullptr)
+      const char* named = getenv(platform::kSocketEnv);
+      if (named != nullptr && *named != '\0')
         return Status(Code::kUnavailable, "no platform daemon answers at $" + std::string(platform::kSocketEnv) +
                                               " = " + socket + "; start it with 'confide platform start'");
       CONFIDE_ASSIGN_OR_RETURN(socket, Private().SocketPath());
