@@ -156,6 +156,8 @@ struct UntrustedTables {
   uint32_t ocall_count;
   const char* const* ecall_names;  // for error messages
   uint32_t ecall_count;
+  // Per ecall id: marked transition_using_threads, so callers spin before sleeping (soft).
+  const bool* ecall_switchless = nullptr;
 };
 
 }  // namespace confide::abi

@@ -447,13 +447,19 @@ std::string EmitSource(const Model& m, Side side) {
       s += "const char* const confide_gen_ecall_names[] = {";
       for (size_t i = 0; i < m.ecalls.size(); ++i) s += std::string(i ? ", " : "") + "\"" + m.ecalls[i].fn->name + "\"";
       s += "};\n";
+      s += "const bool confide_gen_ecall_switchless[] = {";
+      for (size_t i = 0; i < m.ecalls.size(); ++i)
+        s += std::string(i ? ", " : "") + (m.ecalls[i].fn->transition_using_threads ? "true" : "false");
+      s += "};\n";
     }
     s += "}  // namespace\n\n";
     s += "const confide::abi::UntrustedTables& " + m.ident + "_untrusted_tables() {\n";
     s += "  static const confide::abi::UntrustedTables tables = {" +
          (m.ocalls.empty() ? std::string("nullptr") : "confide_gen_ocalls") + ", " + std::to_string(m.ocalls.size()) +
          "u, " + (m.ecalls.empty() ? std::string("nullptr") : "confide_gen_ecall_names") + ", " +
-         std::to_string(m.ecalls.size()) + "u};\n  return tables;\n}\n\n";
+         std::to_string(m.ecalls.size()) + "u, " +
+         (m.ecalls.empty() ? std::string("nullptr") : "confide_gen_ecall_switchless") +
+         "};\n  return tables;\n}\n\n";
     s += "confide::Result<std::unique_ptr<confide::Enclave>> create_" + m.ident +
          "_enclave(const std::string& path, const confide::EnclaveOptions& options) {\n";
     s += "  return confide::Enclave::Create(path, " + m.ident + "_untrusted_tables(), options);\n}\n";

@@ -26,7 +26,9 @@ Result<std::unique_ptr<Backend>> CreateSimBackend(const image::SignedImage& imag
 
 struct SoftOptions {
   uint64_t slot_data_bytes = 4ull << 20;
-  bool switchless = false;
+  bool switchless = false;                     // every call spins before sleeping
+  const bool* ecall_switchless = nullptr;      // per ecall id (transition_using_threads)
+  uint32_t ecall_count = 0;
   bool refuse_debug = false;
 };
 // Kernel-isolated backend: the platform daemon (shared, or a private development one)

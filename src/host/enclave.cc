@@ -77,7 +77,8 @@ Result<std::unique_ptr<Enclave>> Enclave::Create(const std::string& path, const 
   for (uint32_t i = static_cast<uint32_t>(img.config.num_tcs); i-- > 0;) e->slots_->free.push_back(i);
   e->host_ = confide_host_v1{abi::kAbiVersion, e.get(), HostOcallThunk};
   if (kind == BackendKind::kSoft) {
-    SoftOptions soft{options.channel_slot_bytes, options.switchless, options.refuse_debug};
+    SoftOptions soft{options.channel_slot_bytes, options.switchless, tables.ecall_switchless, tables.ecall_count,
+                     options.refuse_debug};
     CONFIDE_ASSIGN_OR_RETURN(e->backend_, CreateSoftBackend(file, img, &e->host_, soft));
   } else {
     CONFIDE_ASSIGN_OR_RETURN(e->backend_, CreateSimBackend(img, &e->host_));

@@ -179,9 +179,11 @@ class SoftBackend : public Backend {
     c.call_id = id;
     c.length = in_len;
     c.code = 0;
-    c.spin = options_.switchless ? 1 : 0;
+    bool spin = options_.switchless ||
+                (options_.ecall_switchless != nullptr && id < options_.ecall_count && options_.ecall_switchless[id]);
+    c.spin = spin ? 1 : 0;
     soft::PublishState(c, soft::Side::kHost, SlotState::kEcallRequest);
-    soft::WaitPolicy policy{options_.switchless ? 50000u : 2000u, 20};
+    soft::WaitPolicy policy{spin ? 50000u : 2000u, 20};
     for (;;) {
       Status w = soft::WaitForState(
           c, soft::Side::kHost, policy,
