@@ -1,5 +1,6 @@
 // Enclave side of the vault: holds one secret in enclave memory and answers with its hash.
 #include <cstring>
+#include <memory>
 #include <mutex>
 
 #include "confide/bytes.h"
@@ -10,8 +11,9 @@ namespace {
 
 std::mutex g_mu;
 // Heap memory: on the soft backend every allocation of the enclave process comes from its
-// memfd_secret heap. SecureBytes zeroes the bytes when replaced or destroyed.
-confide::SecureBytes* g_secret = nullptr;
+// memfd_secret heap. SecureBytes zeroes the bytes when replaced or destroyed, including when
+// the enclave is unloaded.
+std::unique_ptr<confide::SecureBytes> g_secret;
 
 }  // namespace
 
@@ -19,10 +21,9 @@ int vault_store(const char* secret) {
   // `secret` points into the enclave's own copy of the request frame, which the trusted
   // runtime wipes when this call returns (and it already wiped the channel's copy).
   size_t n = std::strlen(secret);
-  auto* fresh = new confide::SecureBytes(confide::ByteSpan(reinterpret_cast<const uint8_t*>(secret), n));
+  auto fresh = std::make_unique<confide::SecureBytes>(confide::ByteSpan(reinterpret_cast<const uint8_t*>(secret), n));
   std::lock_guard<std::mutex> lock(g_mu);
-  delete g_secret;
-  g_secret = fresh;
+  g_secret = std::move(fresh);
   return static_cast<int>(n);
 }
 

@@ -20,9 +20,32 @@
 
 #include "vault_u.h"
 
-// Containers in the call path (the frame a generated proxy builds grows by reallocation)
-// free blocks that held the secret; glibc keeps freed blocks intact in its caches. Wiping
-// every block this program frees through operator delete leaves no stale copy behind.
+// Containers in the call path may free blocks that held the secret, and glibc keeps freed
+// blocks intact in its caches. Wiping every block this program frees through operator delete
+// leaves no stale copy behind. new is replaced too, so each pair is malloc/free (sanitizers
+// check that allocation and release match).
+void* operator new(std::size_t n) {
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  void* p = nullptr;
+  size_t align = static_cast<size_t>(a) < sizeof(void*) ? sizeof(void*) : static_cast<size_t>(a);
+  if (posix_memalign(&p, align, n ? n : 1) == 0) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return std::malloc(n ? n : 1); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return std::malloc(n ? n : 1); }
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  void* p = nullptr;
+  size_t align = static_cast<size_t>(a) < sizeof(void*) ? sizeof(void*) : static_cast<size_t>(a);
+  return posix_memalign(&p, align, n ? n : 1) == 0 ? p : nullptr;
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t& t) noexcept {
+  return operator new(n, a, t);
+}
 void operator delete(void* p) noexcept {
   if (p != nullptr) explicit_bzero(p, malloc_usable_size(p));
   std::free(p);
