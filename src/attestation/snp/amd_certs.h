@@ -1,13 +1,12 @@
-// AMD's SEV-SNP certificate authorities (ASK/ASVK then ARK per product) as PEM text.
+// AMD's SEV-SNP certificate authorities as PEM text: each product's ARK (root), ASK (signs
+// VCEKs) and ASVK (signs VLEKs), each once.
 #pragma once
+
+#include <cstddef>
 
 namespace confide::attestation::snp::internal {
 
-extern const char kAskArkMilanPem[];
-extern const char kAskArkGenoaPem[];
-extern const char kAskArkTurinVcekPem[];
-extern const char kAskArkMilanVlekPem[];
-extern const char kAskArkGenoaVlekPem[];
-extern const char kAskArkTurinVlekPem[];
+extern const char* const kAmdCertificatePems[];
+extern const size_t kAmdCertificateCount;
 
 }  // namespace confide::attestation::snp::internal

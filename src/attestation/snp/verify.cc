@@ -227,8 +227,8 @@ Status CheckChipId(ByteSpan chip_id, const EndorsementExtensions& ext, Product p
 Result<const TrustAnchors*> AmdTrustAnchors() {
   static const Result<TrustAnchors> anchors = []() -> Result<TrustAnchors> {
     TrustAnchors a;
-    for (const char* pem : {kAskArkMilanPem, kAskArkGenoaPem, kAskArkTurinVcekPem, kAskArkMilanVlekPem,
-                            kAskArkGenoaVlekPem, kAskArkTurinVlekPem}) {
+    for (size_t i = 0; i < kAmdCertificateCount; ++i) {
+      const char* pem = kAmdCertificatePems[i];
       auto certs = x509::Certificate::ParseAll(AsBytes(pem));
       if (!certs.ok()) return Internal("built-in AMD certificate does not parse: " + certs.status().message());
       for (auto& c : *certs) {
