@@ -67,6 +67,10 @@ class Enclave {
   // soft: the process id of the enclave process (for diagnostics and isolation tests);
   // 0 on sim, where the enclave runs inside this process.
   int process_id() const;
+  // True when nothing isolates this enclave from its host's user: the sim backend, or soft
+  // launched by a private development daemon that the host started. Later attestation marks
+  // such enclaves' evidence as development/debug.
+  bool development() const;
 
   // Internal: the backend's entry for ocalls coming back from the enclave.
   int32_t DispatchOcall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,

@@ -18,6 +18,8 @@ class Backend {
                         size_t* out_len) = 0;
   // The enclave's own process, when it has one; 0 when it runs in the host process.
   virtual int process_id() const { return 0; }
+  // Whether the platform that runs the enclave is development-grade (see Enclave::development).
+  virtual bool development() const { return true; }
 };
 
 // In-process backend: loads the verified image from a sealed memfd with dlopen. `host`

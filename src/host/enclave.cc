@@ -89,6 +89,7 @@ Result<std::unique_ptr<Enclave>> Enclave::Create(const std::string& path, const 
 Enclave::~Enclave() = default;
 
 int Enclave::process_id() const { return backend_ ? backend_->process_id() : 0; }
+bool Enclave::development() const { return !backend_ || backend_->development(); }
 
 Result<uint32_t> Enclave::AcquireSlot() {
   std::unique_lock<std::mutex> lock(slots_->mu);

@@ -97,6 +97,8 @@ TEST(SoftBackend, LaunchesThroughTheDaemonAndCallsThroughTheChannel) {
   ByteSpan b;
   ASSERT_TRUE(v->GetString(0, "text", 1, false, &b).ok());
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(b.data())), "over shared memory");
+  EXPECT_FALSE((*e)->development());  // a daemon started on its own, not by this host
+  EXPECT_GT((*e)->process_id(), 0);
   auto st = d.Status();
   EXPECT_EQ(st["enclaves"], 1);
   EXPECT_EQ(st["development"], false);
@@ -149,6 +151,22 @@ TEST(SoftBackend, FramesLargerThanAChannelSlotAreRefused) {
   EXPECT_NE(r.status().message().find("exceeds the channel's 4096-byte slot"), std::string::npos)
       << r.status().ToString();
   EXPECT_TRUE(Echo(**e, "small").ok());
+}
+
+TEST(SoftBackend, WithoutADaemonTheHostStartsAPrivateDevelopmentOne) {
+  unsetenv("CONFIDE_PLATFORM_SOCKET");
+  ASSERT_NE(access("/run/confide/platform.sock", F_OK), 0)
+      << "a platform daemon runs at the default socket here; this test needs a machine without one";
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_TRUE((*e)->development());
+  EXPECT_TRUE(Echo(**e, "private daemon").ok());
+  EnclaveOptions sim;
+  sim.backend = BackendKind::kSim;
+  auto s = Enclave::Create(RAW_ENCLAVE, kTables, sim);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE((*s)->development());
+  EXPECT_EQ((*s)->process_id(), 0);
 }
 
 TEST(SoftBackend, NamedSocketWithoutADaemonIsAClearError) {

@@ -160,6 +160,7 @@ class SoftBackend : public Backend {
   }
 
   int process_id() const override { return pid_; }
+  bool development() const override { return development_; }
 
   int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                 size_t* out_len) override {
