@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "confide/trusted.h"
+#include "runtime/enclave/basic_handlers.h"
 
 using confide::Bytes;
 using confide::Status;
@@ -15,35 +16,9 @@ using confide::abi::FrameWriter;
 
 namespace {
 
-// ecall 0 (public): echoes its one buffer item.
-Status Echo(const FrameView& in, FrameWriter& out) {
-  CONFIDE_RETURN_IF_ERROR(in.ExpectItems(1));
-  confide::ByteSpan b;
-  CONFIDE_RETURN_IF_ERROR(in.GetString(0, "text", 1, false, &b));
-  out.Buffer(b.data(), b.size());
-  return Status::Ok();
-}
-
-// ecall 1 (private): only reachable from ocall 0, which allows it.
-Status Secret(const FrameView&, FrameWriter& out) {
-  out.Value<int32_t>(42);
-  return Status::Ok();
-}
-
-// ecall 2 (public): calls ocall `id` (a value item) and relays the host's int reply.
-Status CallHost(const FrameView& in, FrameWriter& out) {
-  uint32_t id = 0;
-  CONFIDE_RETURN_IF_ERROR(in.GetValue(0, "ocall_id", &id));
-  FrameWriter req;
-  req.Value<int32_t>(7);
-  CONFIDE_ASSIGN_OR_RETURN(Bytes reply, confide::trusted::Ocall(id, req.Finish(), 64));
-  CONFIDE_ASSIGN_OR_RETURN(FrameView r, FrameView::Parse(reply, "ocall reply"));
-  CONFIDE_RETURN_IF_ERROR(r.ExpectItems(1));
-  int32_t v = 0;
-  CONFIDE_RETURN_IF_ERROR(r.GetValue(0, "result", &v));
-  out.Value(v);
-  return Status::Ok();
-}
+using confide_test_enclave::CallHost;
+using confide_test_enclave::Echo;
+using confide_test_enclave::Secret;
 
 // ecall 3 (public): holds its slot for the given number of milliseconds.
 Status Hold(const FrameView& in, FrameWriter& out) {

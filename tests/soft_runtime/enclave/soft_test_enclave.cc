@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "confide/trusted.h"
+#include "runtime/enclave/basic_handlers.h"
 
 using confide::Bytes;
 using confide::ByteSpan;
@@ -20,40 +21,14 @@ using confide::abi::FrameWriter;
 
 namespace {
 
+using confide_test_enclave::CallHost;
+using confide_test_enclave::Echo;
+using confide_test_enclave::Secret;
+
 constexpr size_t kMarkerMax = 64;
 char g_bss_secret[kMarkerMax];                       // .bss
 char g_data_secret[kMarkerMax] = "initialised data";  // .data
 char* g_heap_secret = nullptr;
-
-// 0 (public): echoes its one string item as a buffer.
-Status Echo(const FrameView& in, FrameWriter& out) {
-  CONFIDE_RETURN_IF_ERROR(in.ExpectItems(1));
-  ByteSpan b;
-  CONFIDE_RETURN_IF_ERROR(in.GetString(0, "text", 1, false, &b));
-  out.Buffer(b.data(), b.size());
-  return Status::Ok();
-}
-
-// 1 (private): only reachable from ocall 0, which allows it.
-Status Secret(const FrameView&, FrameWriter& out) {
-  out.Value<int32_t>(42);
-  return Status::Ok();
-}
-
-// 2 (public): calls ocall `id` with the value 7 and relays the host's int reply.
-Status CallHost(const FrameView& in, FrameWriter& out) {
-  uint32_t id = 0;
-  CONFIDE_RETURN_IF_ERROR(in.GetValue(0, "ocall_id", &id));
-  FrameWriter req;
-  req.Value<int32_t>(7);
-  CONFIDE_ASSIGN_OR_RETURN(Bytes reply, confide::trusted::Ocall(id, req.Finish(), 64));
-  CONFIDE_ASSIGN_OR_RETURN(FrameView r, FrameView::Parse(reply, "ocall reply"));
-  CONFIDE_RETURN_IF_ERROR(r.ExpectItems(1));
-  int32_t v = 0;
-  CONFIDE_RETURN_IF_ERROR(r.GetValue(0, "result", &v));
-  out.Value(v);
-  return Status::Ok();
-}
 
 // 3 (public): opens a file, which the seccomp filter forbids.
 Status OpenFile(const FrameView&, FrameWriter& out) {
