@@ -113,6 +113,13 @@ class FrameView {
   std::vector<Item> items_;
 };
 
+// The C entry ABI reports a failure as a non-zero confide::Code plus the message, truncated
+// to `cap` bytes, in the reply buffer. Returns the code.
+int32_t WriteStatus(const Status& status, uint8_t* out, size_t cap, size_t* out_len);
+// The Status a non-zero C ABI code and its message stand for; a code this build does not
+// know (the other side is hostile or newer) becomes kInternal.
+Status StatusFromAbi(int32_t code, std::string message);
+
 // count * elem_size, refusing overflow; the error names the parameter.
 Status CheckedSize(uint64_t count, size_t elem_size, std::string_view param, size_t* out);
 // a + b, refusing overflow.

@@ -184,6 +184,18 @@ Status FrameView::GetOutRequestAny(size_t index, std::string_view param, uint64_
   return Status::Ok();
 }
 
+int32_t WriteStatus(const Status& status, uint8_t* out, size_t cap, size_t* out_len) {
+  size_t n = std::min(status.message().size(), cap);
+  if (n != 0) std::memcpy(out, status.message().data(), n);
+  *out_len = n;
+  return static_cast<int32_t>(status.code());
+}
+
+Status StatusFromAbi(int32_t code, std::string message) {
+  bool known = code > 0 && code <= static_cast<int32_t>(Code::kEnclaveCrashed);
+  return Status(known ? static_cast<Code>(code) : Code::kInternal, std::move(message));
+}
+
 Status CheckedSize(uint64_t count, size_t elem_size, std::string_view param, size_t* out) {
   if (elem_size != 0 && count > SIZE_MAX / elem_size)
     return OutOfRange("size of parameter '" + std::string(param) + "' overflows: " + std::to_string(count) + " x " +

@@ -31,13 +31,6 @@ int32_t HostOcallThunk(void* ctx, uint32_t slot, uint32_t id, uint8_t* in, size_
   return static_cast<Enclave*>(ctx)->DispatchOcall(slot, id, in, in_len, out, cap, out_len);
 }
 
-int32_t Reply(const Status& s, uint8_t* out, size_t cap, size_t* out_len) {
-  size_t n = std::min(s.message().size(), cap);
-  if (n) std::memcpy(out, s.message().data(), n);
-  *out_len = n;
-  return static_cast<int32_t>(s.code());
-}
-
 }  // namespace
 
 Result<BackendKind> ParseBackendKind(std::string_view name) {
@@ -129,8 +122,7 @@ Result<Bytes> Enclave::Call(uint32_t id, Bytes request, size_t reply_capacity) {
   Bytes reply(buffer.get(), buffer.get() + std::min(len, room));
   if (code != 0) {
     std::string name = id < tables_.ecall_count ? tables_.ecall_names[id] : "#" + std::to_string(id);
-    auto c = (code < 0 || code > static_cast<int32_t>(Code::kEnclaveCrashed)) ? Code::kInternal : static_cast<Code>(code);
-    return Status(c, "ecall '" + name + "': " + ToString(reply));
+    return abi::StatusFromAbi(code, "ecall '" + name + "': " + ToString(reply));
   }
   return reply;
 }
@@ -139,14 +131,14 @@ int32_t Enclave::DispatchOcall(uint32_t slot, uint32_t id, uint8_t* in, size_t i
                                size_t* out_len) {
   *out_len = 0;
   if (id >= tables_.ocall_count)
-    return Reply(OutOfRange("ocall id " + std::to_string(id) + " is out of range (the host knows " +
+    return abi::WriteStatus(OutOfRange("ocall id " + std::to_string(id) + " is out of range (the host knows " +
                             std::to_string(tables_.ocall_count) + " ocalls)"),
                  out, cap, out_len);
   const abi::HostOcall& o = tables_.ocalls[id];
   Bytes request(in, in + in_len);
   const std::string what = "ocall '" + std::string(o.name) + "'";
   auto view = abi::FrameView::Parse(request, what);
-  if (!view.ok()) return Reply(view.status(), out, cap, out_len);
+  if (!view.ok()) return abi::WriteStatus(view.status(), out, cap, out_len);
   abi::FrameWriter w;
   Status s;
   t_ocalls.push_back(ActiveOcall{this, slot});
@@ -158,10 +150,10 @@ int32_t Enclave::DispatchOcall(uint32_t slot, uint32_t id, uint8_t* in, size_t i
     s = Internal("ocall '" + std::string(o.name) + "' threw an exception");
   }
   t_ocalls.pop_back();
-  if (!s.ok()) return Reply(s, out, cap, out_len);
+  if (!s.ok()) return abi::WriteStatus(s, out, cap, out_len);
   Bytes reply = w.Finish();
   if (reply.size() > cap)
-    return Reply(OutOfRange("ocall '" + std::string(o.name) + "' reply of " + std::to_string(reply.size()) +
+    return abi::WriteStatus(OutOfRange("ocall '" + std::string(o.name) + "' reply of " + std::to_string(reply.size()) +
                             " bytes exceeds the enclave's " + std::to_string(cap) + "-byte buffer"),
                  out, cap, out_len);
   std::memcpy(out, reply.data(), reply.size());

@@ -32,14 +32,6 @@ struct Runtime {
 Runtime g_rt;
 thread_local int t_slot = -1;
 
-int32_t Fail(const Status& s, uint8_t* out, size_t cap, size_t* out_len) {
-  const std::string& m = s.message();
-  size_t n = m.size() < cap ? m.size() : cap;
-  if (n != 0) std::memcpy(out, m.data(), n);
-  *out_len = n;
-  return static_cast<int32_t>(s.code());
-}
-
 // Built once at start so the call path allocates nothing for error context.
 std::vector<std::string> g_ecall_names;
 
@@ -84,19 +76,19 @@ Status RunHandler(uint32_t id, const abi::FrameView& request, Bytes* reply) {
 int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
   *out_len = 0;
   if (!g_rt.ready.load(std::memory_order_acquire))
-    return Fail(Status(Code::kUnavailable, "the enclave is not initialised or was terminated"), out, cap, out_len);
+    return abi::WriteStatus(Status(Code::kUnavailable, "the enclave is not initialised or was terminated"), out, cap, out_len);
   if (slot >= g_rt.num_tcs)
-    return Fail(OutOfRange("thread slot " + std::to_string(slot) + " is out of range (NumTCS is " +
+    return abi::WriteStatus(OutOfRange("thread slot " + std::to_string(slot) + " is out of range (NumTCS is " +
                            std::to_string(g_rt.num_tcs) + ")"),
                 out, cap, out_len);
   if (id >= confide_trusted_tables.ecall_count)
-    return Fail(OutOfRange("ecall id " + std::to_string(id) + " is out of range (the enclave has " +
+    return abi::WriteStatus(OutOfRange("ecall id " + std::to_string(id) + " is out of range (the enclave has " +
                            std::to_string(confide_trusted_tables.ecall_count) + " ecalls)"),
                 out, cap, out_len);
   Slot& s = g_rt.slots[slot];
   bool nested = false;
   Status admitted = Admit(s, id, &nested);
-  if (!admitted.ok()) return Fail(admitted, out, cap, out_len);
+  if (!admitted.ok()) return abi::WriteStatus(admitted, out, cap, out_len);
 
   // Rule 1 and 8: one copy into enclave memory, then wipe the caller's buffer.
   Bytes local(in, in + in_len);
@@ -118,7 +110,7 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
                     "-byte reply, larger than the caller's " + std::to_string(cap) + "-byte buffer");
   if (!st.ok()) {
     SecureZero(reply);
-    return Fail(st, out, cap, out_len);
+    return abi::WriteStatus(st, out, cap, out_len);
   }
   std::memcpy(out, reply.data(), reply.size());
   *out_len = reply.size();
@@ -166,11 +158,7 @@ Result<Bytes> Ocall(uint32_t id, const Bytes& request, size_t reply_capacity) {
     return OutOfRange("ocall '" + std::string(name) + "': the host reported a " + std::to_string(len) +
                       "-byte reply for a " + std::to_string(reply_capacity) + "-byte buffer");
   reply.resize(len);
-  if (code != 0) {
-    auto c = static_cast<Code>(code);
-    if (code < 0 || code > static_cast<int32_t>(Code::kEnclaveCrashed)) c = Code::kInternal;
-    return Status(c, "ocall '" + std::string(name) + "' failed on the host: " + ToString(reply));
-  }
+  if (code != 0) return abi::StatusFromAbi(code, "ocall '" + std::string(name) + "' failed on the host: " + ToString(reply));
   return reply;
 }
 

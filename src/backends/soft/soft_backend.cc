@@ -166,11 +166,11 @@ class SoftBackend : public Backend {
                 size_t* out_len) override {
     *out_len = 0;
     Status gone = Gone();
-    if (!gone.ok()) return Reply(gone, out, cap, out_len);
-    if (slot >= channel_.num_slots()) return Reply(OutOfRange("thread slot out of range"), out, cap, out_len);
+    if (!gone.ok()) return abi::WriteStatus(gone, out, cap, out_len);
+    if (slot >= channel_.num_slots()) return abi::WriteStatus(OutOfRange("thread slot out of range"), out, cap, out_len);
     const uint64_t room = channel_.slot_data_bytes();
     if (in_len > room)
-      return Reply(OutOfRange("request frame of " + std::to_string(in_len) + " bytes exceeds the channel's " +
+      return abi::WriteStatus(OutOfRange("request frame of " + std::to_string(in_len) + " bytes exceeds the channel's " +
                               std::to_string(room) + "-byte slot; raise EnclaveOptions::channel_slot_bytes"),
                    out, cap, out_len);
     soft::SlotControl& c = channel_.control(slot);
@@ -190,7 +190,7 @@ class SoftBackend : public Backend {
           c, soft::Side::kHost, policy,
           [](SlotState s) { return s == SlotState::kEcallReply || s == SlotState::kOcallRequest; },
           [this] { return Gone(); });
-      if (!w.ok()) return Reply(w, out, cap, out_len);
+      if (!w.ok()) return abi::WriteStatus(w, out, cap, out_len);
       if (static_cast<SlotState>(c.state.load(std::memory_order_acquire)) == SlotState::kEcallReply) break;
       ServeOcall(slot, c, data, room);
     }
@@ -204,13 +204,6 @@ class SoftBackend : public Backend {
   }
 
  private:
-  static int32_t Reply(const Status& s, uint8_t* out, size_t cap, size_t* out_len) {
-    size_t n = std::min(s.message().size(), cap);
-    if (n) std::memcpy(out, s.message().data(), n);
-    *out_len = n;
-    return static_cast<int32_t>(s.code());
-  }
-
   void ServeOcall(uint32_t slot, soft::SlotControl& c, uint8_t* data, uint64_t room) {
     size_t len = std::min<uint64_t>(c.length, room);
     Bytes request(data, data + len);
