@@ -1,5 +1,6 @@
 // The generator's refusals (each with file:line:col) and confide-edger8r's output options.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -89,7 +90,10 @@ struct ToolRun {
 };
 
 ToolRun Tool(const std::string& args) {
-  std::string err = ::testing::TempDir() + "codegen_tool.err";
+  // One file per test and process: ctest runs this binary's tests concurrently.
+  std::string err = ::testing::TempDir() + "codegen_tool_" +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+                    std::to_string(getpid()) + ".err";
   std::string cmd = "'" + std::string(CONFIDE_EDGER8R_PATH) + "' " + args + " 2>'" + err + "'";
   int st = std::system(cmd.c_str());
   ToolRun r;
@@ -102,7 +106,7 @@ ToolRun Tool(const std::string& args) {
 }
 
 std::string Dir(const std::string& name) {
-  fs::path d = fs::path(::testing::TempDir()) / ("codegen_" + name);
+  fs::path d = fs::path(::testing::TempDir()) / ("codegen_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(d);
   return d.string();
 }
