@@ -181,6 +181,13 @@ struct confide_host_v1 {
   // error, the message text) is written to out[0..out_cap), its length to *out_len.
   int32_t (*ocall)(void* ctx, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out,
                    size_t out_cap, size_t* out_len);
+  // Platform services (keys, reports, quotes: confide/platform_services.h), answered by the
+  // platform that verified the image, not by the host's code. Sends one request message and
+  // writes the reply message to out[0..out_cap); returns 0, or a confide::Code when the
+  // platform could not be reached (the reply then holds the message text).
+  void* platform_ctx;
+  int32_t (*platform)(void* platform_ctx, const uint8_t* request, size_t request_len, uint8_t* out,
+                      size_t out_cap, size_t* out_len);
 };
 
 struct confide_enclave_v1 {

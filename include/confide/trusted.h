@@ -19,6 +19,12 @@ namespace confide::trusted {
 // `reply_capacity` bytes, and with the host's own code and message when the host failed.
 Result<Bytes> Ocall(uint32_t id, const Bytes& request, size_t reply_capacity);
 
+// Sends one platform-services request (confide/platform_services.h) to the platform that
+// runs this enclave and returns the reply message, copied into enclave memory. Callers decode
+// it with platform_services::DecodeReply. Fails with kUnavailable when the loader offers no
+// platform services.
+Result<Bytes> PlatformCall(const Bytes& request);
+
 // The thread slot (0..NumTCS-1) of the ecall running on this thread, or -1 outside one.
 int CurrentSlot();
 

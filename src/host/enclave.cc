@@ -68,7 +68,7 @@ Result<std::unique_ptr<Enclave>> Enclave::Create(const std::string& path, const 
   e->slot_wait_ = options.slot_wait;
   e->slots_ = std::make_unique<SlotPool>();
   for (uint32_t i = static_cast<uint32_t>(img.config.num_tcs); i-- > 0;) e->slots_->free.push_back(i);
-  e->host_ = confide_host_v1{abi::kAbiVersion, e.get(), HostOcallThunk};
+  e->host_ = confide_host_v1{abi::kAbiVersion, e.get(), HostOcallThunk, nullptr, nullptr};
   if (kind == BackendKind::kSoft) {
     SoftOptions soft{options.channel_slot_bytes, options.switchless, tables.ecall_switchless, tables.ecall_count,
                      options.refuse_debug};

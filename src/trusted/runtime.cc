@@ -15,6 +15,7 @@ namespace confide::trusted {
 namespace {
 
 constexpr uint32_t kMaxTcs = 1024;
+constexpr size_t kMaxPlatformReply = 64 * 1024;  // platform_services::kMaxMessageBytes
 
 struct Slot {
   std::atomic<bool> busy{false};  // an ecall runs on this slot
@@ -159,6 +160,21 @@ Result<Bytes> Ocall(uint32_t id, const Bytes& request, size_t reply_capacity) {
                       "-byte reply for a " + std::to_string(reply_capacity) + "-byte buffer");
   reply.resize(len);
   if (code != 0) return abi::StatusFromAbi(code, "ocall '" + std::string(name) + "' failed on the host: " + ToString(reply));
+  return reply;
+}
+
+Result<Bytes> PlatformCall(const Bytes& request) {
+  const confide_host_v1* host = g_rt.host;
+  if (host == nullptr || host->platform == nullptr)
+    return Status(Code::kUnavailable, "this enclave's loader offers no platform services (keys, reports)");
+  // The reply lands in enclave memory; the platform may be remote (soft: the daemon).
+  Bytes req = request;
+  Bytes reply(kMaxPlatformReply);
+  size_t len = 0;
+  int32_t code = host->platform(host->platform_ctx, req.data(), req.size(), reply.data(), reply.size(), &len);
+  if (len > reply.size()) return OutOfRange("the platform reported a reply larger than the buffer it was given");
+  reply.resize(len);
+  if (code != 0) return abi::StatusFromAbi(code, "platform services: " + ToString(reply));
   return reply;
 }
 

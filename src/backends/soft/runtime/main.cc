@@ -294,7 +294,7 @@ int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
   return __atomic_load_n(&c.code, __ATOMIC_ACQUIRE);
 }
 
-confide_host_v1 g_host{abi::kAbiVersion, nullptr, HostOcall};
+confide_host_v1 g_host{abi::kAbiVersion, nullptr, HostOcall, nullptr, nullptr};
 
 // ------------------------------------------------------------------ step 4: loading
 struct FindArgs {
