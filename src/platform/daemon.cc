@@ -18,10 +18,12 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
 
 #include "backends/soft/launch.h"
 #include "common/sealed_memfd.h"
 #include "confide/image.h"
+#include "confide/platform_services.h"
 #include "confide/time.h"
 #include "platform/protocol.h"
 
@@ -47,6 +49,13 @@ struct Daemon {
   DaemonOptions opt;
   std::string runtime;
   std::map<pid_t, std::string> enclaves;  // pid -> mrenclave
+  // Keys and reports for the enclaves launched here (root: <state>/root.key). Other platform
+  // features (a quoter for remote attestation) attach to it.
+  std::unique_ptr<platform_services::KeyService> keys;
+  // Each enclave's platform connection, and who is at the other end (from the verified image,
+  // never from the enclave's own words).
+  std::map<int, platform_services::Identity> links;  // daemon's end of the socketpair -> identity
+  std::map<pid_t, int> link_of;                       // enclave pid -> its link
   UnixTime started = Now();
   bool memfd_secret = false;
 
@@ -111,7 +120,10 @@ struct Daemon {
     }
     if (pid == 0) ExecRuntime(fds, platform_pair[1], peer, secret_bytes);
     close(platform_pair[1]);
-    close(platform_pair[0]);  // key derivation over this link comes with sealing
+    // Non-blocking: an enclave that stops reading its replies must not stall the daemon.
+    fcntl(platform_pair[0], F_SETFL, O_NONBLOCK);
+    links[platform_pair[0]] = platform_services::IdentityOf(*img);
+    link_of[pid] = platform_pair[0];
     CloseFds(fds);
     fds.clear();
     enclaves[pid] = HexEncode(img->mrenclave);
@@ -175,7 +187,42 @@ struct Daemon {
       pid_t pid = waitpid(-1, &status, WNOHANG);
       if (pid <= 0) break;
       enclaves.erase(pid);
+      auto l = link_of.find(pid);
+      if (l != link_of.end()) {
+        DropLink(l->second);
+        link_of.erase(l);
+      }
     }
+  }
+
+  void DropLink(int fd) {
+    if (links.erase(fd) == 0) return;
+    close(fd);
+    for (auto it = link_of.begin(); it != link_of.end(); ++it)
+      if (it->second == fd) {
+        link_of.erase(it);
+        break;
+      }
+  }
+
+  // One platform-services request from the enclave at `fd`; every request gets a reply, a
+  // malformed one an error reply. EOF or a socket error drops the link.
+  void ServePlatform(int fd) {
+    auto it = links.find(fd);
+    if (it == links.end()) return;
+    Bytes buf(platform_services::kMaxMessageBytes + 1);
+    ssize_t n = read(fd, buf.data(), buf.size());
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+      DropLink(fd);
+      return;
+    }
+    // An oversized request arrives truncated to kMaxMessageBytes + 1; Serve refuses its size.
+    Bytes reply = keys->Serve(it->second, ByteSpan(buf.data(), static_cast<size_t>(n)));
+    SecureZero(buf);
+    ssize_t w = write(fd, reply.data(), reply.size());
+    SecureZero(reply);  // may hold a derived key
+    if (w != static_cast<ssize_t>(reply.size())) DropLink(fd);
   }
 };
 
@@ -239,6 +286,13 @@ Status RunDaemon(const DaemonOptions& options) {
                     " (it is installed next to the confide tool as confide-enclave-runtime)");
   CONFIDE_RETURN_IF_ERROR(MakeDir(options.state_dir, 0700));
   chmod(options.state_dir.c_str(), 0700);
+  {
+    // Created at first start, kept across restarts: sealed data outlives the daemon.
+    auto root = platform_services::LoadOrCreateRootSecret(options.state_dir + "/root.key");
+    if (!root.ok()) return root.status().WithContext("loading the platform root secret");
+    d.keys = std::make_unique<platform_services::KeyService>(*root, options.development);
+    SecureZero(root->data(), root->size());
+  }
   std::string dir = options.socket_path.substr(0, options.socket_path.rfind('/'));
   if (!dir.empty()) CONFIDE_RETURN_IF_ERROR(MakeDir(dir, 0755));
   int listener = -1;
@@ -259,6 +313,8 @@ Status RunDaemon(const DaemonOptions& options) {
   while (running) {
     std::vector<pollfd> pfds{{listener, POLLIN, 0}, {sigfd, POLLIN, 0}, {options.watch_fd, POLLIN, 0}};
     for (int c : clients) pfds.push_back({c, POLLIN, 0});
+    const size_t first_link = pfds.size();
+    for (const auto& [fd, id] : d.links) pfds.push_back({fd, POLLIN, 0});
     if (poll(pfds.data(), pfds.size(), -1) < 0 && errno != EINTR) break;
     if (options.watch_fd >= 0 && (pfds[2].revents & (POLLIN | POLLHUP | POLLERR))) break;
     if (pfds[1].revents & POLLIN) {
@@ -273,7 +329,9 @@ Status RunDaemon(const DaemonOptions& options) {
       int c = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
       if (c >= 0) keep.push_back(c);
     }
-    for (size_t i = 3; i < pfds.size(); ++i) {
+    for (size_t i = first_link; i < pfds.size(); ++i)
+      if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) d.ServePlatform(pfds[i].fd);
+    for (size_t i = 3; i < first_link; ++i) {
       int c = pfds[i].fd;
       if (!(pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
         keep.push_back(c);
@@ -307,6 +365,7 @@ Status RunDaemon(const DaemonOptions& options) {
     clients = std::move(keep);
   }
   for (int c : clients) close(c);
+  for (const auto& [fd, id] : d.links) close(fd);
   close(listener);
   close(sigfd);
   unlink(options.socket_path.c_str());

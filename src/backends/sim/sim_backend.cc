@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/sealed_memfd.h"
+#include "confide/platform_services.h"
 #include "host/backend.h"
 
 namespace confide {
@@ -18,21 +19,49 @@ namespace {
 
 class SimBackend : public Backend {
  public:
-  SimBackend(int fd, void* handle, confide_enclave_v1 entry) : fd_(fd), handle_(handle), entry_(entry) {}
+  // The host process is the platform on sim: it answers platform calls itself, with the
+  // public sim root (nothing is protected) and the identity of the image it verified.
+  SimBackend(int fd, void* handle, const image::SignedImage& image, const confide_host_v1* host)
+      : fd_(fd), handle_(handle), host_(*host), identity_(platform_services::IdentityOf(image)),
+        keys_(platform_services::SimRootSecret(), /*development=*/true) {
+    host_.platform_ctx = this;
+    host_.platform = &SimBackend::Platform;
+  }
   ~SimBackend() override {
-    entry_.terminate();
+    if (entry_.terminate != nullptr) entry_.terminate();
     dlclose(handle_);
     close(fd_);
   }
+  const confide_host_v1* host() const { return &host_; }
+  void set_entry(const confide_enclave_v1& entry) { entry_ = entry; }
   int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                 size_t* out_len) override {
     return entry_.ecall(slot, id, in, in_len, out, cap, out_len);
   }
 
  private:
+  static int32_t Platform(void* ctx, const uint8_t* request, size_t request_len, uint8_t* out, size_t out_cap,
+                          size_t* out_len) {
+    auto* self = static_cast<SimBackend*>(ctx);
+    Bytes reply = self->keys_.Serve(self->identity_, ByteSpan(request, request_len));
+    *out_len = 0;
+    if (reply.size() > out_cap) {
+      SecureZero(reply);
+      return abi::WriteStatus(OutOfRange("the platform reply does not fit the enclave's buffer"), out, out_cap,
+                              out_len);
+    }
+    std::memcpy(out, reply.data(), reply.size());
+    *out_len = reply.size();
+    SecureZero(reply);  // may hold a derived key
+    return 0;
+  }
+
   int fd_;
   void* handle_;
-  confide_enclave_v1 entry_;
+  confide_host_v1 host_;
+  platform_services::Identity identity_;
+  platform_services::KeyService keys_;
+  confide_enclave_v1 entry_{};
 };
 
 // glibc hands back an already-loaded object when a dlopen path string matches one it has
@@ -95,16 +124,17 @@ Result<std::unique_ptr<Backend>> CreateSimBackend(const image::SignedImage& imag
         "the enclave image has no entry point confide_enclave_start_v1: link it with confide::trusted "
         "(confide_add_enclave does this)");
   }
+  // Owns the handle and descriptor from here on; its host table must outlive the enclave.
+  auto backend = std::make_unique<SimBackend>(fd, handle, image, host);
   confide_enclave_v1 entry{};
-  int32_t rc = start(host, static_cast<uint32_t>(image.config.num_tcs), &entry);
+  int32_t rc = start(backend->host(), static_cast<uint32_t>(image.config.num_tcs), &entry);
   if (rc != 0 || entry.abi_version != abi::kAbiVersion || entry.ecall == nullptr || entry.terminate == nullptr) {
-    dlclose(handle);
-    close(fd);
     return Status(rc != 0 ? static_cast<Code>(rc) : Code::kUnsupported,
                   "the enclave refused to start (code " + std::to_string(rc) +
                       "): its ABI version or tables do not match this runtime; rebuild it against this confide");
   }
-  return std::unique_ptr<Backend>(new SimBackend(fd, handle, entry));
+  backend->set_entry(entry);
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace confide

@@ -28,6 +28,7 @@
 
 #include "backends/soft/launch.h"
 #include "backends/soft/runtime/heap.h"
+#include "backends/soft/runtime/platform_client.h"
 #include "backends/soft/runtime/runtime.h"
 #include "backends/soft/runtime/secret_memory.h"
 #include "confide/image.h"
@@ -294,7 +295,7 @@ int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
   return __atomic_load_n(&c.code, __ATOMIC_ACQUIRE);
 }
 
-confide_host_v1 g_host{abi::kAbiVersion, nullptr, HostOcall, nullptr, nullptr};
+confide_host_v1 g_host{abi::kAbiVersion, nullptr, HostOcall, nullptr, PlatformCall};
 
 // ------------------------------------------------------------------ step 4: loading
 struct FindArgs {
