@@ -25,6 +25,7 @@
 #include "confide/image.h"
 #include "confide/platform_services.h"
 #include "confide/time.h"
+#include "platform/attestation_identity.h"
 #include "platform/protocol.h"
 
 namespace confide::platform {
@@ -52,6 +53,7 @@ struct Daemon {
   // Keys and reports for the enclaves launched here (root: <state>/root.key). Other platform
   // features (a quoter for remote attestation) attach to it.
   std::unique_ptr<platform_services::KeyService> keys;
+  std::unique_ptr<AttestationIdentity> attestation;  // quotes: attestation key + platform chain
   // Each enclave's platform connection, and who is at the other end (from the verified image,
   // never from the enclave's own words).
   std::map<int, platform_services::Identity> links;  // daemon's end of the socketpair -> identity
@@ -66,6 +68,7 @@ struct Daemon {
             {"socket", opt.socket_path},
             {"state_dir", opt.state_dir},
             {"development", opt.development},
+            {"attestation", attestation->development() ? "development" : "production"},
             {"allow_debug", opt.allow_debug},
             {"memfd_secret", memfd_secret},
             {"runtime", runtime},
@@ -293,6 +296,10 @@ Status RunDaemon(const DaemonOptions& options) {
     d.keys = std::make_unique<platform_services::KeyService>(*root, options.development);
     SecureZero(root->data(), root->size());
   }
+  auto attestation = AttestationIdentity::Load(options.state_dir);
+  if (!attestation.ok()) return attestation.status().WithContext("loading the platform's attestation identity");
+  d.attestation = std::move(*attestation);
+  d.keys->SetQuoter(d.attestation->Quoter());
   std::string dir = options.socket_path.substr(0, options.socket_path.rfind('/'));
   if (!dir.empty()) CONFIDE_RETURN_IF_ERROR(MakeDir(dir, 0755));
   int listener = -1;
@@ -352,6 +359,10 @@ Status RunDaemon(const DaemonOptions& options) {
         socklen_t len = sizeof peer;
         getsockopt(c, SOL_SOCKET, SO_PEERCRED, &peer, &len);
         reply = d.Launch(msg->body, msg->fds, peer);
+      } else if (op == "attestation") {
+        auto info = d.attestation->Info();
+        if (info.ok()) (*info)["ok"] = true;
+        reply = info.ok() ? *info : ErrorReply(info.status());
       } else if (op == "stop") {
         reply = {{"ok", true}, {"stopping", true}};
         running = false;
