@@ -66,13 +66,19 @@ Status AddConfExtension(X509* x, int nid, const char* value) {
   return Status::Ok();
 }
 
+// A DCAP quote is SGX or TDX by its header's TEE type (v4+: 0x81 is TDX).
+std::string IntelQuoteFormat(ByteSpan q) {
+  if (q.size() >= 8 && q[0] >= 4 && q[4] == 0x81 && q[5] == 0 && q[6] == 0 && q[7] == 0) return "tdx";
+  return "sgx-ecdsa";
+}
+
 // Raw evidence in Gramine's extension: tell the format from its header.
 Result<std::string> SniffFormat(ByteSpan e) {
   if (e.size() >= 12 && std::memcmp(e.data() + 4, "soft\0\0\0\0", 8) == 0) return std::string("soft");
   if (e.size() >= 4) {
     uint16_t version = static_cast<uint16_t>(e[0] | (e[1] << 8));
     uint16_t key_type = static_cast<uint16_t>(e[2] | (e[3] << 8));
-    if (version >= 3 && version <= 5 && key_type == 2) return std::string("sgx-ecdsa");
+    if (version >= 3 && version <= 5 && key_type == 2) return IntelQuoteFormat(e);
   }
   return Unsupported("the Gramine RA-TLS extension holds evidence of an unknown format (neither a soft quote "
                      "nor a DCAP ECDSA quote)");
@@ -90,7 +96,7 @@ Result<uint64_t> CborTagForFormat(std::string_view format) {
 
 Result<std::string> FormatForCborTag(uint64_t tag) {
   if (tag == kCborTagConfideSoft) return std::string("soft");
-  // SGX and TDX quotes share IANA's tag; the quote header tells them apart (tee type 0x81).
+  // SGX and TDX quotes share IANA's tag; ExtractEvidence tells them apart by the quote header.
   if (tag == kCborTagIntelTeeQuote) return std::string("sgx-ecdsa");
   if (tag == kCborTagConfideSnp) return std::string("snp");
   return Unsupported("the attestation extension's CBOR tag " + std::to_string(tag) +
@@ -226,6 +232,7 @@ Result<ExtractedEvidence> ExtractEvidence(const x509::Certificate& cert) {
     }
     if (!r.empty()) return bad(InvalidArgument("bytes after the tagged evidence"));
     if (out.evidence.empty()) return bad(InvalidArgument("the evidence is empty"));
+    if (out.cbor_tag == kCborTagIntelTeeQuote) out.format = IntelQuoteFormat(out.evidence);
     return out;
   }
   if (dice.status().code() != Code::kNotFound) return dice.status();

@@ -174,6 +174,28 @@ TEST(AttestedCertificate, GramineExtensionOfUnknownFormatIsUnsupported) {
   EXPECT_NE(ex.status().message().find("unknown format"), std::string::npos);
 }
 
+TEST(AttestedCertificate, DcapQuotesAreToldApartByTheirHeader) {
+  crypto::PKey key = *crypto::EcGenerate(crypto::Curve::kP384);
+  Bytes sgx(600, 0), tdx(600, 0);
+  sgx[0] = 3, sgx[2] = 2;                 // quote v3, ECDSA P-256 attestation key
+  tdx[0] = 4, tdx[2] = 2, tdx[4] = 0x81;  // quote v4, TEE type TDX
+  auto s = ExtractEvidence(CertWithExtension(key, "1.2.840.113741.1337.6", sgx, false));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->format, "sgx-ecdsa");
+  auto t = ExtractEvidence(CertWithExtension(key, "1.2.840.113741.1337.6", tdx, false));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->format, "tdx");
+  Bytes ext;
+  cbor::AppendTag(ext, kCborTagIntelTeeQuote);
+  cbor::AppendArrayHead(ext, 2);
+  cbor::AppendBytes(ext, tdx);
+  cbor::AppendBytes(ext, Bytes{0xa0});  // empty claims map
+  auto d = ExtractEvidence(CertWithExtension(key, "2.23.133.5.4.9", ext, true));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->format, "tdx");
+  EXPECT_EQ(d->cbor_tag, kCborTagIntelTeeQuote);
+}
+
 TEST(AttestedCertificate, CccClaimsBufferBindingIsAccepted) {
   // CCC interoperable RA-TLS: report_data = SHA-256(claims buffer), which holds the SPKI hash.
   Platform p;
