@@ -9,6 +9,11 @@
 #   NAME_untrusted -> the host side (NAME_u.h, NAME_u.cc; link into the host program)
 # ALLOW_USER_CHECK lets [user_check] parameters (raw, unchecked pointers) through; without it
 # confide-edger8r refuses them (DESIGN §5 rule 9).
+# confide's own include directory is searched last, so an EDL can import the library EDL
+# files shipped with the headers: from "confide/edl/protected_files.edl" import *;
+if(NOT DEFINED CONFIDE_EDL_INCLUDE_DIR)  # in-tree; the installed package config sets it
+  get_filename_component(CONFIDE_EDL_INCLUDE_DIR "${CMAKE_CURRENT_LIST_DIR}/../include" ABSOLUTE)
+endif()
 function(confide_add_edl name)
   cmake_parse_arguments(ARG "ALLOW_USER_CHECK" "EDL" "SEARCH_PATHS" ${ARGN})
   if(NOT ARG_EDL)
@@ -23,6 +28,7 @@ function(confide_add_edl name)
     get_filename_component(p "${p}" ABSOLUTE)
     list(APPEND search --search-path "${p}")
   endforeach()
+  list(APPEND search --search-path "${CONFIDE_EDL_INCLUDE_DIR}")
   if(ARG_ALLOW_USER_CHECK)
     list(APPEND search --allow-user-check)
   endif()
