@@ -191,10 +191,8 @@ struct Daemon {
       if (pid <= 0) break;
       enclaves.erase(pid);
       auto l = link_of.find(pid);
-      if (l != link_of.end()) {
-        DropLink(l->second);
-        link_of.erase(l);
-      }
+      // DropLink erases the link_of entry itself: erasing `l` after it would erase twice.
+      if (l != link_of.end()) DropLink(l->second);
     }
   }
 
