@@ -23,6 +23,7 @@ Runner AddSign(CLI::App& root);
 Runner AddMeasure(CLI::App& root);
 Runner AddVerify(CLI::App& root);
 Runner AddPlatform(CLI::App& root);
+Runner AddProvision(CLI::App& root);
 
 // Prints a refusal: to stderr as "confide <cmd>: <message>", or as {"error": ...} JSON on stdout.
 int Refuse(std::string_view command, const Status& status, bool json);

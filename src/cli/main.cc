@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   add(AddMeasure);
   add(AddVerify);
   add(AddPlatform);
+  add(AddProvision);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

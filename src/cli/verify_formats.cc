@@ -3,71 +3,97 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "confide/attestation/policy.h"
+#include "confide/attestation/registry.h"
 
 namespace confide::cli {
+namespace {
 
-Result<std::string> DetectFormat(ByteSpan ev) {
-  ByteReader r(ev, "evidence");
-  auto version = r.U16Le("version");
-  if (!version.ok()) return InvalidArgument("evidence is too short to identify; pass --format");
-  // DCAP quote header: version 3..5, attestation key type 2 (ECDSA P-256) at offset 2,
-  // TEE type at offset 4 (0x00 SGX, 0x81 TDX).
-  if (*version >= 3 && *version <= 5 && ev.size() >= 48) {
-    uint16_t key_type = static_cast<uint16_t>(ev[2] | ev[3] << 8);
-    uint32_t tee = static_cast<uint32_t>(ev[4] | ev[5] << 8 | ev[6] << 16 | ev[7] << 24);
-    if (key_type == 2 && tee == 0x00) return std::string("sgx-ecdsa");
-    if (key_type == 2 && tee == 0x81) return std::string("tdx");
-  }
-  // SEV-SNP attestation report: version 2..5 (LE u32) and the fixed size of 1184 bytes.
-  if (ev.size() == 1184 && ev[2] == 0 && ev[3] == 0 && *version >= 2 && *version <= 5)
-    return std::string("snp");
-  return InvalidArgument("cannot tell the evidence format from its header; pass --format sgx-ecdsa|tdx|snp");
+int UsageError(const std::string& message) {
+  std::cerr << "confide verify: " << message << "\n";
+  return kExitUsage;
 }
 
+Status Load(const std::string& path, std::string_view flag, Bytes& out) {
+  if (path.empty()) return Status::Ok();
+  auto data = ReadFile(path);
+  if (!data.ok()) return data.status().WithContext(flag);
+  out = std::move(data).value();
+  return Status::Ok();
+}
+
+}  // namespace
+
 int RunVerify(const VerifyArgs& args) {
-  auto evidence = ReadFile(args.evidence);
-  if (!evidence.ok()) return Refuse("verify", evidence.status(), args.json);
+  auto& registry = attestation::Registry::Default();
   UnixTime at = Now();
   if (!args.at.empty()) {
     auto parsed = ParseRfc3339(args.at);
-    if (!parsed.ok()) {
-      std::cerr << "confide verify: --at: " << parsed.status().message() << "\n";
-      return kExitUsage;
-    }
+    if (!parsed.ok()) return UsageError("--at: " + parsed.status().message());
     at = *parsed;
   }
+  Bytes expected_report_data;
+  if (!args.report_data.empty()) {
+    auto rd = HexDecode(args.report_data);
+    if (!rd.ok() || rd->size() != 64) return UsageError("--report-data must be 64 bytes of hex (128 hex digits)");
+    expected_report_data = std::move(rd).value();
+  }
+  std::optional<attestation::Policy> policy;
+  if (!args.policy.empty()) {
+    auto p = attestation::Policy::Load(args.policy);
+    if (!p.ok()) return Refuse("verify", p.status().WithContext("--policy"), args.json);
+    policy = std::move(p).value();
+  }
+  auto evidence = ReadFile(args.evidence);
+  if (!evidence.ok()) return Refuse("verify", evidence.status(), args.json);
   std::string format = args.format;
   if (format.empty()) {
-    auto detected = DetectFormat(*evidence);
+    auto detected = registry.Detect(*evidence);
     if (!detected.ok()) return Refuse("verify", detected.status(), args.json);
     format = *detected;
   }
-  if (format == "snp") {
-    if (args.vcek.empty()) {
-      std::cerr << "confide verify: --format snp needs --vcek CERT (the VCEK or VLEK from AMD KDS)\n";
-      return kExitUsage;
-    }
-    return PrintVerification(format, VerifySnp(args, *evidence, at), args.json);
-  }
-  if (args.collateral.empty()) {
-    std::cerr << "confide verify: --format " << format << " needs --collateral C.json (QuoteCollateralV3)\n";
-    return kExitUsage;
-  }
-  VerifyArgs with_format = args;
-  with_format.format = format;
-  return PrintVerification(format, VerifyDcap(with_format, *evidence, at), args.json);
+  // What each format needs is a usage error when missing (exit 2), before anything is read.
+  if (format == "snp" && args.vcek.empty())
+    return UsageError("--format snp needs --vcek CERT (the VCEK or VLEK from AMD KDS)");
+  if ((format == "sgx-ecdsa" || format == "tdx") && args.collateral.empty())
+    return UsageError("--format " + format + " needs --collateral C.json (QuoteCollateralV3)");
+  if (format == "soft" && (args.collateral.empty() || args.root.empty()))
+    return UsageError("--format soft needs --collateral C.json and --root ROOT.pem (the provisioning CA's root)");
+
+  attestation::VerifyInputs in;
+  in.at = at;
+  Status loaded = Load(args.collateral, "--collateral", in.collateral);
+  if (loaded.ok()) loaded = Load(args.root, "--root", in.root);
+  if (loaded.ok()) loaded = Load(args.vcek, "--vcek", in.endorsement);
+  if (loaded.ok()) loaded = Load(args.chain, "--chain", in.chain);
+  if (!loaded.ok()) return PrintVerification(format, loaded, args.json);
+
+  auto result = registry.Verify(format, *evidence, in);
+  if (!result.ok()) return PrintVerification(format, result, args.json);
+  Status appraisal = Status::Ok();
+  if (!expected_report_data.empty()) appraisal = attestation::CheckReportData(result->claims, expected_report_data);
+  if (appraisal.ok() && policy) appraisal = policy->Evaluate(*result);
+  if (!appraisal.ok()) return PrintVerification(format, appraisal, args.json, &*result);
+  return PrintVerification(format, result, args.json);
 }
 
-int PrintVerification(std::string_view format, const Result<attestation::VerificationResult>& result,
-                      bool json) {
+int PrintVerification(std::string_view format, const Result<attestation::VerificationResult>& result, bool json,
+                      const attestation::VerificationResult* refused_by_policy) {
   if (!result.ok()) {
     const Status& s = result.status();
     if (json) {
-      PrintJson({{"valid", false},
-                 {"format", format},
-                 {"error", s.message()},
-                 {"error_code", std::string(CodeName(s.code()))},
-                 {"collateral_expired", s.code() == Code::kExpired}});
+      nlohmann::json j = {{"valid", false},
+                          {"format", format},
+                          {"error", s.message()},
+                          {"error_code", std::string(CodeName(s.code()))},
+                          {"collateral_expired", s.code() == Code::kExpired}};
+      // The evidence itself verified: show what the policy was shown.
+      if (refused_by_policy) {
+        j["tcb_status"] = std::string(attestation::TcbStatusName(refused_by_policy->tcb_status));
+        j["advisory_ids"] = refused_by_policy->advisory_ids;
+        j["claims"] = refused_by_policy->claims.extra;
+      }
+      PrintJson(j);
     } else {
       std::cout << "INVALID " << format << " evidence: " << s.message() << "\n";
     }

@@ -139,9 +139,9 @@ TEST(SoftQuote, ExpiredPlatformCertificateIsRefused) {
   Pki pki(5, false, /*cert_days=*/5);
   EXPECT_REFUSED(VerifySoftEvidence(pki.Quote(), pki.Collateral(), pki.ca.root, At(kNow)), Code::kExpired,
                  "'CN=platform-1' is not valid at 2026-01-10T00:00:00Z");
-  // Before its notBefore, too.
+  // Before everything was issued: the collateral is not valid yet either, and says so first.
   EXPECT_REFUSED(VerifySoftEvidence(pki.Quote(), pki.Collateral(), pki.ca.root, At("2025-12-31T00:00:00Z")),
-                 Code::kExpired, "is not valid");
+                 Code::kExpired, "is not valid at 2025-12-31T00:00:00Z");
 }
 
 TEST(SoftQuote, RevokedPlatformCertificateIsRefused) {
@@ -167,7 +167,8 @@ TEST(SoftQuote, StaleCollateralIsRefusedNamingNextUpdate) {
   // CRLs past their nextUpdate (30 days): refused even with a fresh TCB info.
   EXPECT_REFUSED(VerifySoftEvidence(pki.Quote(), pki.Collateral(SampleTcbInfo(At("2026-02-05T00:00:00Z"))),
                                     pki.ca.root, At("2026-02-06T00:00:00Z")),
-                 Code::kExpired, "CRL");
+                 Code::kExpired,
+                 "is stale at 2026-02-06T00:00:00Z: issued 2026-01-01T00:00:00Z, next update 2026-01-31T00:00:00Z");
 }
 
 TEST(SoftQuote, TamperedTcbInfoSignatureIsRefused) {

@@ -211,12 +211,15 @@ Status SoftCollateral::CheckTimes(const x509::Certificate& root, UnixTime at) co
     return Expired("TCB signing certificate '" + s.tcb_signing.SubjectName() + "' is not valid at " + when + " (valid " +
                    FormatRfc3339(s.tcb_signing.NotBefore()) + " to " + FormatRfc3339(s.tcb_signing.NotAfter()) + ")");
   for (const auto& crl : s.crls) {
-    if (crl.IssuerName() != root.SubjectName()) continue;
-    if (crl.IsRevoked(s.tcb_signing))
+    if (at < crl.ThisUpdate())
+      return Expired("the CRL of '" + crl.IssuerName() + "' is not yet valid at " + when + " (issued " +
+                     FormatRfc3339(crl.ThisUpdate()) + ")");
+    if (at > *crl.NextUpdate())
+      return Expired("the CRL of '" + crl.IssuerName() + "' is stale at " + when + ": issued " +
+                     FormatRfc3339(crl.ThisUpdate()) + ", next update " + FormatRfc3339(*crl.NextUpdate()) +
+                     "; fetch fresh collateral");
+    if (crl.IssuerName() == root.SubjectName() && crl.IsRevoked(s.tcb_signing))
       return Revoked("TCB signing certificate '" + s.tcb_signing.SubjectName() + "' is revoked by the root CRL");
-    if (at < crl.ThisUpdate() || at > *crl.NextUpdate())
-      return Expired("the root CRL is stale at " + when + ": issued " + FormatRfc3339(crl.ThisUpdate()) +
-                     ", next update " + FormatRfc3339(*crl.NextUpdate()) + "; fetch fresh collateral");
   }
   const TcbInfo& t = s.tcb_info;
   if (at < t.issue_date)

@@ -20,6 +20,9 @@ Result<VerificationResult> VerifySoftEvidence(ByteSpan evidence, const SoftColla
   for (size_t i = 1; i < certs.size(); ++i)
     if (!certs[i].IsSelfIssued()) intermediates.push_back(certs[i]);  // only the caller's root is trusted
   CONFIDE_RETURN_IF_ERROR(collateral.CheckSignatures(root));
+  // Collateral windows first, so stale collateral is reported as such (naming its next
+  // update) rather than as OpenSSL's CRL error from the chain check.
+  CONFIDE_RETURN_IF_ERROR(collateral.CheckTimes(root, at));
   x509::ChainOptions options;
   options.at = at;
   options.crls = collateral.crls();
@@ -39,10 +42,7 @@ Result<VerificationResult> VerifySoftEvidence(ByteSpan evidence, const SoftColla
     return VerificationFailed("soft quote signature does not verify with the attestation key of '" +
                               platform.SubjectName() + "' (altered evidence)");
 
-  // 4. Collateral windows at `at` (signatures were checked above).
-  CONFIDE_RETURN_IF_ERROR(collateral.CheckTimes(root, at));
-
-  // 5. TCB grading from the certified platform svn: levels are highest first.
+  // 4. TCB grading from the certified platform svn: levels are highest first.
   const TcbLevel* level = nullptr;
   for (const auto& l : collateral.tcb_info().levels)
     if (l.platform_svn <= info.platform_svn) {
@@ -60,7 +60,7 @@ Result<VerificationResult> VerifySoftEvidence(ByteSpan evidence, const SoftColla
                    (adv.empty() ? "" : " (advisories: " + adv + ")"));
   }
 
-  // 6. Claims.
+  // 5. Claims.
   const auto& body = q.body;
   VerificationResult result;
   result.tcb_status = level->status;
@@ -77,6 +77,11 @@ Result<VerificationResult> VerifySoftEvidence(ByteSpan evidence, const SoftColla
   const bool development = info.development || (body.flags & platform_services::kReportFlagDevelopment) != 0;
   c.extra["mrenclave"] = HexEncode(body.identity.mrenclave);
   c.extra["mrsigner"] = HexEncode(body.identity.mrsigner);
+  c.extra["product_id"] = c.product_id;
+  c.extra["security_version"] = c.security_version;
+  c.extra["debug"] = c.debug;
+  c.extra["report_data"] = HexEncode(c.report_data);
+  c.extra["platform_id"] = c.platform_id;
   c.extra["development"] = development;
   c.extra["platform_svn"] = info.platform_svn;
   c.extra["platform_cert_serial"] = HexEncode(platform.SerialNumber());
