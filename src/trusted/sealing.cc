@@ -1,0 +1,211 @@
+// Sealing: AES-256-GCM under a key the platform derives for this enclave's identity
+// (docs/sealing.md describes the blob byte by byte).
+#include <cstring>
+#include <mutex>
+
+#include "confide/crypto.h"
+#include "confide/sealing.h"
+#include "confide/trusted.h"
+#include "trusted/platform_calls.h"
+
+namespace confide::trusted {
+namespace {
+
+namespace ps = platform_services;
+
+constexpr uint8_t kMagic[4] = {'C', 'F', 'S', 'L'};
+constexpr uint16_t kBlobVersion = 1;
+// magic 4, version 2, policy 2, svn 2, reserved 2, key_id 32, iv 12, aad_len 4, ciphertext_len 8
+constexpr size_t kHeaderSize = 68;
+constexpr size_t kTagSize = crypto::kAesGcmTagSize;
+// GCM's limit for one message under one IV (NIST SP 800-38D): 2^39 - 256 bits.
+constexpr uint64_t kMaxPlaintext = (uint64_t{1} << 36) - 32;
+
+struct Header {
+  uint16_t version = kBlobVersion;
+  KeyPolicy policy = KeyPolicy::kProduct;
+  uint16_t svn = 0;
+  KeyId key_id{};
+  uint8_t iv[crypto::kAesGcmIvSize] = {};
+  uint32_t aad_len = 0;
+  uint64_t ciphertext_len = 0;
+};
+
+void PutU16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v); p[1] = uint8_t(v >> 8); }
+void PutU32(uint8_t* p, uint32_t v) { for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i)); }
+void PutU64(uint8_t* p, uint64_t v) { for (int i = 0; i < 8; ++i) p[i] = uint8_t(v >> (8 * i)); }
+uint16_t GetU16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
+uint32_t GetU32(const uint8_t* p) { uint32_t v = 0; for (int i = 3; i >= 0; --i) v = (v << 8) | p[i]; return v; }
+uint64_t GetU64(const uint8_t* p) { uint64_t v = 0; for (int i = 7; i >= 0; --i) v = (v << 8) | p[i]; return v; }
+
+void WriteHeader(const Header& h, uint8_t* p) {
+  std::memcpy(p, kMagic, 4);
+  PutU16(p + 4, h.version);
+  PutU16(p + 6, static_cast<uint16_t>(h.policy));
+  PutU16(p + 8, h.svn);
+  PutU16(p + 10, 0);
+  std::memcpy(p + 12, h.key_id.data(), 32);
+  std::memcpy(p + 44, h.iv, sizeof h.iv);
+  PutU32(p + 56, h.aad_len);
+  PutU64(p + 60, h.ciphertext_len);
+}
+
+std::string PolicyName(KeyPolicy p) { return p == KeyPolicy::kUnique ? "UNIQUE" : "PRODUCT"; }
+
+// Every structural check; the MAC is checked later, with the key.
+Result<Header> ReadHeader(ByteSpan blob) {
+  if (blob.size() < 6 || std::memcmp(blob.data(), kMagic, std::min<size_t>(4, blob.size())) != 0) {
+    if (blob.size() >= 4 && std::memcmp(blob.data(), kMagic, 4) != 0)
+      return InvalidArgument("not a confide sealed blob: it does not start with the magic 'CFSL'");
+    return InvalidArgument("the sealed blob is truncated: " + std::to_string(blob.size()) +
+                           " bytes is shorter than its " + std::to_string(kHeaderSize) + "-byte header");
+  }
+  const uint8_t* p = blob.data();
+  Header h;
+  h.version = GetU16(p + 4);
+  if (h.version != kBlobVersion)
+    return Unsupported("sealed blob version " + std::to_string(h.version) + " is not supported (this enclave reads " +
+                       std::to_string(kBlobVersion) + "); unseal it with the confide version that wrote it");
+  if (blob.size() < kHeaderSize)
+    return InvalidArgument("the sealed blob is truncated: " + std::to_string(blob.size()) +
+                           " bytes is shorter than its " + std::to_string(kHeaderSize) + "-byte header");
+  uint16_t policy = GetU16(p + 6);
+  if (policy != static_cast<uint16_t>(KeyPolicy::kUnique) && policy != static_cast<uint16_t>(KeyPolicy::kProduct))
+    return InvalidArgument("the sealed blob names unknown key policy " + std::to_string(policy) +
+                           " (1 = UNIQUE, 2 = PRODUCT): it is damaged");
+  h.policy = static_cast<KeyPolicy>(policy);
+  h.svn = GetU16(p + 8);
+  if (GetU16(p + 10) != 0) return InvalidArgument("the sealed blob's reserved header bytes are not zero: it is damaged");
+  std::memcpy(h.key_id.data(), p + 12, 32);
+  std::memcpy(h.iv, p + 44, sizeof h.iv);
+  h.aad_len = GetU32(p + 56);
+  h.ciphertext_len = GetU64(p + 60);
+  if (h.ciphertext_len > kMaxPlaintext)
+    return InvalidArgument("the sealed blob claims " + std::to_string(h.ciphertext_len) +
+                           " bytes of ciphertext, more than AES-GCM allows: it is damaged");
+  uint64_t expected = kHeaderSize + uint64_t{h.aad_len} + h.ciphertext_len + kTagSize;
+  if (blob.size() < expected)
+    return InvalidArgument("the sealed blob is truncated: its header describes " + std::to_string(expected) +
+                           " bytes but only " + std::to_string(blob.size()) + " are present");
+  if (blob.size() > expected)
+    return InvalidArgument("the sealed blob is oversized: " + std::to_string(blob.size() - expected) +
+                           " bytes follow the " + std::to_string(expected) +
+                           " its header describes (pass exactly the bytes Seal returned)");
+  return h;
+}
+
+}  // namespace
+
+namespace internal {
+
+Result<Bytes> AskPlatform(const Bytes& request) {
+  CONFIDE_ASSIGN_OR_RETURN(Bytes reply, PlatformCall(request));
+  auto result = ps::DecodeReply(reply);
+  SecureZero(reply);
+  return result;
+}
+
+Result<ps::ReportBody> CachedIdentity() {
+  static std::mutex mu;
+  static ps::ReportBody body;
+  static bool known = false;
+  std::lock_guard<std::mutex> lock(mu);
+  if (known) return body;
+  CONFIDE_ASSIGN_OR_RETURN(Bytes reply, AskPlatform(ps::EncodeGetIdentity()));
+  auto decoded = ps::DecodeReportBody(reply);
+  if (!decoded.ok()) return decoded.status().WithContext("the platform's identity reply");
+  body = *decoded;
+  known = true;
+  return body;
+}
+
+}  // namespace internal
+
+Result<ps::ReportBody> SelfIdentity() { return internal::CachedIdentity(); }
+
+Result<Key> GetSealKey(KeyPolicy policy, const KeyId& key_id, std::optional<uint16_t> svn) {
+  ps::KeyRequest r;
+  r.name = ps::KeyName::kSeal;
+  r.policy = policy;
+  r.key_id = key_id;
+  if (svn) {
+    r.svn = *svn;
+  } else {
+    CONFIDE_ASSIGN_OR_RETURN(ps::ReportBody self, internal::CachedIdentity());
+    r.svn = self.identity.security_version;
+  }
+  CONFIDE_ASSIGN_OR_RETURN(Bytes reply, internal::AskPlatform(ps::EncodeGetKey(r)));
+  if (reply.size() != sizeof(Key)) {
+    SecureZero(reply);
+    return Status(Code::kInternal, "the platform returned a " + std::to_string(reply.size()) +
+                                       "-byte key instead of 32");
+  }
+  Key key;
+  std::memcpy(key.data(), reply.data(), key.size());
+  SecureZero(reply);
+  return key;
+}
+
+Result<Bytes> Seal(ByteSpan plaintext, ByteSpan aad, KeyPolicy policy) {
+  if (policy != KeyPolicy::kUnique && policy != KeyPolicy::kProduct)
+    return InvalidArgument("unknown seal policy " + std::to_string(static_cast<int>(policy)));
+  if (plaintext.size() > kMaxPlaintext)
+    return OutOfRange("cannot seal " + std::to_string(plaintext.size()) + " bytes in one blob (AES-GCM allows " +
+                      std::to_string(kMaxPlaintext) + "); split the data");
+  if (aad.size() > UINT32_MAX) return OutOfRange("associated data over 4 GiB cannot be sealed");
+  CONFIDE_ASSIGN_OR_RETURN(ps::ReportBody self, internal::CachedIdentity());
+  Header h;
+  h.policy = policy;
+  h.svn = self.identity.security_version;
+  h.aad_len = static_cast<uint32_t>(aad.size());
+  h.ciphertext_len = plaintext.size();
+  CONFIDE_RETURN_IF_ERROR(crypto::RandomFill(h.key_id.data(), h.key_id.size()));
+  CONFIDE_RETURN_IF_ERROR(crypto::RandomFill(h.iv, sizeof h.iv));
+  CONFIDE_ASSIGN_OR_RETURN(Key key, GetSealKey(policy, h.key_id, h.svn));
+  auto gcm = crypto::AesGcm::Create(key);
+  SecureZero(key.data(), key.size());
+  if (!gcm.ok()) return gcm.status();
+  Bytes blob(kHeaderSize + aad.size() + plaintext.size() + kTagSize);
+  WriteHeader(h, blob.data());
+  if (!aad.empty()) std::memcpy(blob.data() + kHeaderSize, aad.data(), aad.size());
+  // The header is authenticated with the caller's data: no field can change unnoticed.
+  ByteSpan authenticated(blob.data(), kHeaderSize + aad.size());
+  uint8_t* ct = blob.data() + kHeaderSize + aad.size();
+  CONFIDE_RETURN_IF_ERROR(gcm->Encrypt(ByteSpan(h.iv), authenticated, plaintext, ct, ct + plaintext.size()));
+  return blob;
+}
+
+Result<Unsealed> Unseal(ByteSpan blob) {
+  CONFIDE_ASSIGN_OR_RETURN(Header h, ReadHeader(blob));
+  CONFIDE_ASSIGN_OR_RETURN(ps::ReportBody self, internal::CachedIdentity());
+  if (h.svn > self.identity.security_version)
+    return PermissionDenied("the blob was sealed by SecurityVersion " + std::to_string(h.svn) +
+                            " and this enclave is SecurityVersion " +
+                            std::to_string(self.identity.security_version) +
+                            ": an older enclave cannot unseal a newer version's data");
+  auto key = GetSealKey(h.policy, h.key_id, h.svn);
+  if (!key.ok()) return key.status().WithContext("deriving the blob's sealing key");
+  auto gcm = crypto::AesGcm::Create(*key);
+  SecureZero(key->data(), key->size());
+  if (!gcm.ok()) return gcm.status();
+  size_t aad_end = kHeaderSize + h.aad_len;
+  size_t ct_len = static_cast<size_t>(h.ciphertext_len);
+  Unsealed out;
+  out.plaintext = SecureBytes(ct_len);
+  Status s = gcm->Decrypt(ByteSpan(h.iv), blob.first(aad_end), blob.subspan(aad_end, ct_len),
+                          blob.subspan(aad_end + ct_len, kTagSize), out.plaintext.data());
+  if (!s.ok()) {
+    if (s.code() != Code::kVerificationFailed) return s;
+    return VerificationFailed(
+        "the sealed blob does not verify under this enclave's " + PolicyName(h.policy) +
+        " sealing key: it was sealed by an enclave of another signer or product, by another enclave (MRENCLAVE) "
+        "under policy UNIQUE, on another platform (or one whose root secret was replaced), or it was changed "
+        "after sealing");
+  }
+  out.aad.assign(blob.begin() + kHeaderSize, blob.begin() + static_cast<ptrdiff_t>(aad_end));
+  out.policy = h.policy;
+  out.svn = h.svn;
+  return out;
+}
+
+}  // namespace confide::trusted
