@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backends/soft/launch.h"
@@ -247,6 +248,9 @@ bool InstallSeccomp(char* err, size_t err_size) {
       free(name);
     }
   }
+  // glibc reads /etc/localtime on its first time conversion (even gmtime_r); do it now, while
+  // files may still be opened, so enclave code (OpenSSL's certificate times) never needs to.
+  tzset();
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
   if (ctx == nullptr) {
     snprintf(err, err_size, "seccomp_init failed");
@@ -266,7 +270,10 @@ bool InstallSeccomp(char* err, size_t err_size) {
                  SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
                  SCMP_SYS(sched_getaffinity), SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
                  SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall), SCMP_SYS(madvise), SCMP_SYS(getpid),
-                 SCMP_SYS(gettid), SCMP_SYS(getrandom)})
+                 SCMP_SYS(gettid), SCMP_SYS(getrandom),
+                 // glibc's qsort sizes its merge buffer with sysconf(_SC_PHYS_PAGES), i.e.
+                 // sysinfo(2); OpenSSL sorts while building TLS contexts. Read-only, no path.
+                 SCMP_SYS(sysinfo)})
     allow(nr);
   // mprotect only without PROT_EXEC: no new code, ever.
   if (rc == 0)
