@@ -24,6 +24,9 @@ Runner AddMeasure(CLI::App& root);
 Runner AddVerify(CLI::App& root);
 Runner AddPlatform(CLI::App& root);
 Runner AddProvision(CLI::App& root);
+// The platform's attestation subcommands (csr, attest, collateral, root) under `platform`;
+// its runner returns -1 when none of them was chosen.
+Runner AddPlatformAttestation(CLI::App& platform);
 
 // Prints a refusal: to stderr as "confide <cmd>: <message>", or as {"error": ...} JSON on stdout.
 int Refuse(std::string_view command, const Status& status, bool json);

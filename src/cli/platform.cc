@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "platform/attestation_identity.h"
 #include "platform/daemon.h"
 #include "platform/protocol.h"
 
@@ -21,6 +22,7 @@ struct PlatformArgs {
   bool refuse_debug = false;
   int watch_fd = -1;
   bool json = false;
+  std::string cert, chain, collateral;  // attestation identity to install before starting
 };
 
 int Start(const PlatformArgs& a) {
@@ -30,6 +32,12 @@ int Start(const PlatformArgs& a) {
   o.development = a.development;
   o.allow_debug = !a.refuse_debug;
   o.watch_fd = a.watch_fd;
+  if (!a.cert.empty() || !a.chain.empty() || !a.collateral.empty()) {
+    Status s = a.cert.empty() ? (a.chain.empty() ? platform::InstallCollateral(a.state, a.collateral)
+                                                 : InvalidArgument("--chain needs --cert"))
+                              : platform::InstallPlatformCertificate(a.state, a.cert, a.chain, a.collateral);
+    if (!s.ok()) return Refuse("platform start", s, false);
+  }
   if (a.foreground) {
     Status s = platform::RunDaemon(o);
     if (!s.ok()) return Refuse("platform start", s, false);
@@ -112,12 +120,17 @@ Runner AddPlatform(CLI::App& root) {
   start->add_flag("--development", a->development, "mark everything this daemon launches as development-grade");
   start->add_flag("--refuse-debug", a->refuse_debug, "launch policy: refuse images signed with Debug=1");
   start->add_option("--watch-fd", a->watch_fd, "exit when this inherited descriptor reaches EOF")->group("");
+  start->add_option("--cert", a->cert, "install this platform certificate (for the key of 'platform csr') into the state");
+  start->add_option("--chain", a->chain, "install the platform certificate's issuers (PEM bundle)");
+  start->add_option("--collateral", a->collateral, "install collateral (TCB info, CRLs) to serve to verifiers");
+  Runner attestation = AddPlatformAttestation(*cmd);
   CLI::App* status = cmd->add_subcommand("status", "Show the running daemon's state");
   status->add_option("--socket", a->socket, "socket path");
   status->add_flag("--json", a->json, "print JSON");
   CLI::App* stop = cmd->add_subcommand("stop", "Stop the running daemon");
   stop->add_option("--socket", a->socket, "socket path");
-  return [a, start, status, stop] {
+  return [a, start, status, stop, attestation] {
+    if (int rc = attestation(); rc >= 0) return rc;
     if (start->parsed()) return Start(*a);
     if (status->parsed()) return StatusCmd(*a);
     if (stop->parsed()) return Stop(*a);
