@@ -110,7 +110,8 @@ using KeyResolver = std::function<Result<SecureBytes>(const KeyRef&)>;
 inline constexpr uint64_t kDataPerMht = 64;
 inline constexpr uint64_t kChildrenPerMht = 20;
 inline constexpr size_t kMaxNameBytes = 255;
-// Data blocks kept decrypted in memory before a write-back (a flush) is forced.
+// Data blocks kept decrypted in memory. When all are changed, they are encrypted to the store
+// (staged there, not committed) to make room; Flush() and Close() commit.
 inline constexpr size_t kDataCacheBlocks = 48;
 
 uint64_t DataNodeIndex(uint64_t block);  // physical node of data block `block`
@@ -196,6 +197,7 @@ class ProtectedFile {
   Result<Mht*> GetMht(uint64_t group);
   Result<Block*> GetBlock(uint64_t block, bool for_write);
   Status MakeRoom();
+  Status WriteBack();
   Status FlushLocked();
   Status Fail(Status s);
   void Wipe();

@@ -298,13 +298,20 @@ Result<ProtectedFile::Mht*> ProtectedFile::GetMht(uint64_t group) {
 
 Status ProtectedFile::MakeRoom() {
   if (blocks_.size() < kDataCacheBlocks) return Status::Ok();
-  bool any_dirty = std::any_of(blocks_.begin(), blocks_.end(), [](const auto& b) { return b.second->dirty; });
-  if (any_dirty) CONFIDE_RETURN_IF_ERROR(FlushLocked());
-  while (blocks_.size() >= kDataCacheBlocks) {
-    auto oldest = std::min_element(blocks_.begin(), blocks_.end(),
-                                   [](const auto& a, const auto& b) { return a.second->used < b.second->used; });
-    blocks_.erase(oldest);
+  auto lru = [this](bool clean_only) {
+    auto best = blocks_.end();
+    for (auto it = blocks_.begin(); it != blocks_.end(); ++it)
+      if ((!clean_only || !it->second->dirty) && (best == blocks_.end() || it->second->used < best->second->used))
+        best = it;
+    return best;
+  };
+  auto victim = lru(true);
+  if (victim == blocks_.end()) {
+    // All changed: encrypt them to the store (staged, not committed), then any may go.
+    CONFIDE_RETURN_IF_ERROR(WriteBack());
+    victim = lru(false);
   }
+  blocks_.erase(victim);
   return Status::Ok();
 }
 
@@ -433,20 +440,17 @@ Status ProtectedFile::Flush() {
   return FlushLocked();
 }
 
-Status ProtectedFile::FlushLocked() {
+// Encrypts every changed or never-written data block to the store and records its key and tag
+// in the (cached) MHT node. Nothing is committed: the tree and metadata on the store still
+// describe the last commit, so a crash before the commit loses these writes and nothing else.
+Status ProtectedFile::WriteBack() {
   if (!broken_.ok()) return broken_;
   const uint64_t blocks = BlocksFor(size_), groups = GroupsFor(blocks);
-  bool changed = meta_dirty_ || loadable_blocks_ < blocks ||
-                 std::any_of(blocks_.begin(), blocks_.end(), [](const auto& b) { return b.second->dirty; }) ||
-                 std::any_of(mhts_.begin(), mhts_.end(), [](const auto& m) { return m.second->dirty; });
-  if (!changed) return Status::Ok();
-
   Bytes cipher(kNodeSize);
   for (uint64_t g = loadable_groups_; g < groups; ++g) {
     auto m = GetMht(g);
     if (!m.ok()) return Fail(m.status());
   }
-  // Data nodes: cached changed blocks, then never-written blocks of a gap (zeros).
   auto seal_block = [&](uint64_t b, ByteSpan plain) -> Status {
     Mht* mht = mhts_.at(b / kDataPerMht).get();
     uint64_t node = DataNodeIndex(b);
@@ -460,12 +464,26 @@ Status ProtectedFile::FlushLocked() {
     if (Status s = seal_block(b, block->plain); !s.ok()) return Fail(s);
     block->dirty = false;
   }
+  // Blocks of a gap (a seek past the end, Truncate up) that were never cached: zeros.
   static const Bytes kZeros(kNodeSize, 0);
   for (uint64_t b = loadable_blocks_; b < blocks; ++b) {
     if (blocks_.count(b)) continue;
     if (Status s = seal_block(b, kZeros); !s.ok()) return Fail(s);
   }
+  loadable_blocks_ = blocks;
+  store_nodes_ = std::max(store_nodes_, NodeCountForSize(size_));  // so a shrink drops them at commit
+  return Status::Ok();
+}
+
+Status ProtectedFile::FlushLocked() {
+  if (!broken_.ok()) return broken_;
+  bool changed = meta_dirty_ || loadable_blocks_ < BlocksFor(size_) ||
+                 std::any_of(blocks_.begin(), blocks_.end(), [](const auto& b) { return b.second->dirty; }) ||
+                 std::any_of(mhts_.begin(), mhts_.end(), [](const auto& m) { return m.second->dirty; });
+  if (!changed) return Status::Ok();
+  CONFIDE_RETURN_IF_ERROR(WriteBack());
   // MHT nodes, children before parents (a parent's group number is always lower).
+  Bytes cipher(kNodeSize);
   for (auto it = mhts_.rbegin(); it != mhts_.rend(); ++it) {
     auto& [g, mht] = *it;
     if (!mht->dirty) continue;
@@ -484,8 +502,7 @@ Status ProtectedFile::FlushLocked() {
   }
   if (Status s = store_->Commit(); !s.ok()) return Fail(s);
   store_nodes_ = need;
-  loadable_blocks_ = blocks;
-  loadable_groups_ = groups;
+  loadable_groups_ = GroupsFor(loadable_blocks_);
   meta_dirty_ = false;
   return Status::Ok();
 }

@@ -203,18 +203,26 @@ TEST_F(ProtectedFileTest, RandomOperationsMatchAModel) {
   EXPECT_EQ(*back, model);
 }
 
-TEST_F(ProtectedFileTest, WritingMoreThanTheCacheForcesIntermediateCommits) {
+// 200 blocks do not fit the 48-block cache: they go to the store early (staged), yet only
+// Flush/Close commits, and the blocks read back before that.
+TEST_F(ProtectedFileTest, WritingMoreThanTheCacheStagesButCommitsOnlyOnFlush) {
   auto store = std::make_unique<MemoryNodeStore>(nodes_);
   MemoryNodeStore* raw = store.get();
   auto f = ProtectedFile::OpenStore(std::move(store), "data.bin", FileMode::kCreate, key_);
   ASSERT_TRUE(f.ok());
+  EXPECT_EQ(raw->commits(), 1u);  // the empty file
   Bytes content = Pattern(200 * 4096, 9);
   ASSERT_TRUE((*f)->Write(content).ok());
-  EXPECT_GT(raw->commits(), 2u);  // the cache holds 48 blocks: 200 cannot wait for Close
+  EXPECT_GT(nodes_->size(), 150u);
+  EXPECT_EQ(raw->commits(), 1u);
   Bytes got(content.size());
   ASSERT_EQ((*f)->ReadAt(0, got).value(), content.size());
   EXPECT_EQ(got, content);
+  ASSERT_TRUE((*f)->Truncate(3 * 4096).ok());  // nodes staged past the new end are dropped
   ASSERT_TRUE((*f)->Close().ok());
+  EXPECT_EQ(raw->commits(), 2u);
+  EXPECT_EQ(nodes_->size(), protected_file::NodeCountForSize(3 * 4096));
+  content.resize(3 * 4096);
   EXPECT_EQ(ReadFile().value(), content);
 }
 
