@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -37,9 +38,56 @@ enum class ItemKind : uint32_t {
 // Bytes an item of `payload` bytes takes in a frame (header + payload padded to 8).
 constexpr size_t ItemSize(size_t payload) { return kItemHeaderSize + ((payload + 7) & ~size_t{7}); }
 
+// Byte storage for frames that keeps its capacity between calls, so a warm call path
+// allocates nothing. Frames carry secrets: Clear() and the destructor wipe the bytes in use,
+// and growing wipes the old block before freeing it.
+class Buffer {
+ public:
+  Buffer() = default;
+  ~Buffer();
+  Buffer(Buffer&& o) noexcept : p_(o.p_), n_(o.n_), cap_(o.cap_) { o.p_ = nullptr; o.n_ = o.cap_ = 0; }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  Buffer& operator=(Buffer&&) = delete;
+
+  uint8_t* data() { return p_; }
+  const uint8_t* data() const { return p_; }
+  size_t size() const { return n_; }
+  size_t capacity() const { return cap_; }
+  ByteSpan span() const { return ByteSpan(p_, n_); }
+  // Sets the size to `n`, growing the block when needed: bytes in use keep their contents,
+  // new ones are not initialised.
+  void Resize(size_t n) {
+    if (n > cap_) Grow(n);
+    n_ = n;
+  }
+  // Wipes the bytes in use; the capacity stays.
+  void Clear();
+  // Size 0 without wiping: for bytes the receiver wiped already (confide_enclave_v1::ecall
+  // wipes its input once it has copied it).
+  void Forget() { n_ = 0; }
+  // Wipes the bytes in use and frees the block.
+  void Free();
+
+ private:
+  void Grow(size_t n);
+  uint8_t* p_ = nullptr;
+  size_t n_ = 0;
+  size_t cap_ = 0;
+};
+
 class FrameWriter {
  public:
-  FrameWriter() { out_.resize(kFrameHeaderSize); }
+  // Writes into a buffer of its own.
+  FrameWriter() : buf_(&own_) { Start(); }
+  // Writes into `storage` (cleared first), which must outlive the writer: a caller that
+  // keeps one Buffer per thread or slot allocates nothing per call.
+  explicit FrameWriter(abi::Buffer& storage) : buf_(&storage) {
+    storage.Clear();
+    Start();
+  }
+  FrameWriter(const FrameWriter&) = delete;
+  FrameWriter& operator=(const FrameWriter&) = delete;
 
   void Value(const void* data, size_t n) { Add(ItemKind::kValue, data, n); }
   template <typename T>
@@ -59,13 +107,24 @@ class FrameWriter {
     Add(ItemKind::kOutRequest, &len, sizeof len);
   }
 
-  size_t size() const { return out_.size(); }
-  // Completes the header and hands the frame out; the writer is empty afterwards.
+  size_t size() const { return buf_->size(); }
+  // Completes the header and returns the frame where it was written (valid until the writer
+  // or its storage changes). The receiver may wipe it (it is mutable for that).
+  std::span<uint8_t> Frame();
+  // Completes the header and hands out a copy of the frame; the writer is wiped and empty
+  // afterwards.
   Bytes Finish();
+  // The frame was wiped by its receiver: drop it without wiping again.
+  void Forget() {
+    buf_->Forget();
+    Start();
+  }
 
  private:
+  void Start();
   void Add(ItemKind kind, const void* data, size_t n);
-  Bytes out_;
+  abi::Buffer own_;
+  abi::Buffer* buf_;
   uint32_t count_ = 0;
 };
 
@@ -79,12 +138,18 @@ struct Item {
 class FrameView {
  public:
   // `what` names the call in errors, e.g. "ecall 'add'"; it must outlive the view (a literal
-  // or a name kept by the caller), so parsing allocates nothing for it.
+  // or a name kept by the caller), so parsing allocates nothing for it. Frames of up to
+  // kInlineItems items are indexed without allocating.
   static Result<FrameView> Parse(ByteSpan frame, std::string_view what);
+  // The same into an existing view (generated code and the runtimes: no copy of the view).
+  static Status Parse(ByteSpan frame, std::string_view what, FrameView* out);
 
-  size_t size() const { return items_.size(); }
+  size_t size() const { return count_; }
   // Exactly `n` items, or an error naming the call.
-  Status ExpectItems(size_t n) const;
+  Status ExpectItems(size_t n) const {
+    if (count_ != n) return WrongItemCount(n);
+    return Status::Ok();
+  }
 
   // A by-value item of exactly sizeof(T) bytes.
   template <typename T>
@@ -106,11 +171,17 @@ class FrameView {
   // by the EDL compiler; this serves size-bounded outputs).
   Status GetOutRequestAny(size_t index, std::string_view param, uint64_t max, uint64_t* length, bool* is_null) const;
 
+  static constexpr size_t kInlineItems = 8;
+
  private:
+  Status WrongItemCount(size_t n) const;
   Status ValueBytes(size_t index, std::string_view param, size_t n, ByteSpan* out) const;
   Status At(size_t index, std::string_view param, const Item** item) const;
+  const Item& item(size_t i) const { return i < kInlineItems ? inline_[i] : more_[i - kInlineItems]; }
   std::string_view what_;
-  std::vector<Item> items_;
+  size_t count_ = 0;
+  Item inline_[kInlineItems];
+  std::vector<Item> more_;  // items past kInlineItems
 };
 
 // The C entry ABI reports a failure as a non-zero confide::Code plus the message, truncated

@@ -47,6 +47,23 @@ struct EnclaveIdentity {
 
 class Backend;  // private: src/host/backend.h
 
+// Request and reply storage for one call, borrowed from a pool of the calling thread, so
+// generated proxies allocate nothing once warm (a nested call borrows its own pair). What was
+// written to them is wiped when they go back.
+class CallBuffers {
+ public:
+  CallBuffers();
+  ~CallBuffers();
+  CallBuffers(const CallBuffers&) = delete;
+  CallBuffers& operator=(const CallBuffers&) = delete;
+  abi::Buffer& request() { return *request_; }
+  abi::Buffer& reply() { return *reply_; }
+
+ private:
+  abi::Buffer* request_;
+  abi::Buffer* reply_;
+};
+
 class Enclave {
  public:
   // Reads and verifies the signed image (signature, measurement, layout) before any of its
@@ -61,6 +78,9 @@ class Enclave {
   // Sends ecall `id` with a request frame and returns the reply frame. Used by generated
   // proxies; `reply_capacity` is the largest reply the proxy accepts.
   Result<Bytes> Call(uint32_t id, Bytes request, size_t reply_capacity);
+  // The same without allocating: sends the frame `request` holds (the backend wipes it once
+  // copied) and leaves the reply frame in `reply`. Generated proxies use this one.
+  Status Call(uint32_t id, abi::FrameWriter& request, size_t reply_capacity, abi::Buffer& reply);
 
   const EnclaveIdentity& identity() const { return identity_; }
   BackendKind backend() const { return backend_kind_; }
@@ -81,6 +101,11 @@ class Enclave {
   Enclave() = default;
   Result<uint32_t> AcquireSlot();
   void ReleaseSlot(uint32_t slot);
+  // Runs ecall `id` on a slot (the caller's own during an ocall, else a free one) and sets
+  // *code to the C ABI result; the reply or error text lands in out[0..*out_len). Fails only
+  // when no slot is free.
+  Status Send(uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len, int32_t* code);
+  Status CallError(uint32_t id, int32_t code, ByteSpan message) const;
 
   EnclaveIdentity identity_;
   BackendKind backend_kind_ = BackendKind::kSim;

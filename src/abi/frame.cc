@@ -21,43 +21,91 @@ void PutU64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
 uint32_t GetU32(const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 uint64_t GetU64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
 
+// SecureZero without a library call for the few bytes of most frames; the empty asm with a
+// memory clobber keeps the compiler from dropping the stores (as explicit_bzero does).
+void Wipe(void* p, size_t n) {
+  if (n == 0) return;
+  std::memset(p, 0, n);
+  __asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
 }  // namespace
 
-void FrameWriter::Add(ItemKind kind, const void* data, size_t n) {
-  // Grow by hand so a frame's old buffer is wiped before it is freed: frames carry the
-  // caller's secrets, and freed heap blocks keep their contents.
-  size_t need = out_.size() + ItemSize(n);
-  if (need > out_.capacity()) {
-    Bytes bigger;
-    bigger.reserve(std::max(need, 2 * out_.capacity()));
-    bigger.assign(out_.begin(), out_.end());
-    SecureZero(out_);
-    out_.swap(bigger);
+Buffer::~Buffer() { Free(); }
+
+void Buffer::Free() {
+  Wipe(p_, n_);
+  delete[] p_;
+  p_ = nullptr;
+  n_ = cap_ = 0;
+}
+
+void Buffer::Clear() {
+  Wipe(p_, n_);
+  n_ = 0;
+}
+
+void Buffer::Grow(size_t n) {
+  // By hand rather than std::vector, so the old block is wiped before it is freed (freed heap
+  // blocks keep their contents) and new bytes are not zero-filled only to be overwritten.
+  size_t cap = std::max({n, 2 * cap_, size_t{256}});
+  auto* p = new uint8_t[cap];
+  if (n_ != 0) std::memcpy(p, p_, n_);
+  if (p_ != nullptr) {
+    Wipe(p_, n_);
+    delete[] p_;
   }
-  uint8_t header[kItemHeaderSize] = {};
-  PutU32(header, static_cast<uint32_t>(kind));
-  PutU64(header + 8, n);
-  out_.insert(out_.end(), header, header + kItemHeaderSize);
-  const auto* p = static_cast<const uint8_t*>(data);
-  if (n != 0) out_.insert(out_.end(), p, p + n);
+  p_ = p;
+  cap_ = cap;
+}
+
+void FrameWriter::Start() {
+  buf_->Resize(kFrameHeaderSize);
+  std::memset(buf_->data(), 0, kFrameHeaderSize);
+  count_ = 0;
+}
+
+void FrameWriter::Add(ItemKind kind, const void* data, size_t n) {
+  size_t off = buf_->size();
+  size_t total = ItemSize(n);
+  buf_->Resize(off + total);
+  uint8_t* p = buf_->data() + off;
+  PutU32(p, static_cast<uint32_t>(kind));
+  PutU32(p + 4, 0);
+  PutU64(p + 8, n);
+  if (n != 0) std::memcpy(p + kItemHeaderSize, data, n);
   // Padding is zeroed: it never carries stale memory across the boundary.
-  out_.resize(out_.size() + (ItemSize(n) - kItemHeaderSize - n), 0);
+  std::memset(p + kItemHeaderSize + n, 0, total - kItemHeaderSize - n);
   ++count_;
 }
 
+std::span<uint8_t> FrameWriter::Frame() {
+  uint8_t* p = buf_->data();
+  PutU32(p, kFrameMagic);
+  PutU32(p + 4, count_);
+  PutU64(p + 8, buf_->size());
+  return std::span<uint8_t>(p, buf_->size());
+}
+
 Bytes FrameWriter::Finish() {
-  PutU32(&out_[0], kFrameMagic);
-  PutU32(&out_[4], count_);
-  PutU64(&out_[8], out_.size());
-  Bytes done = std::move(out_);
-  out_.assign(kFrameHeaderSize, 0);
-  count_ = 0;
+  std::span<uint8_t> f = Frame();
+  Bytes done(f.begin(), f.end());
+  buf_->Clear();
+  Start();
   return done;
 }
 
 Result<FrameView> FrameView::Parse(ByteSpan frame, std::string_view what) {
   FrameView v;
+  CONFIDE_RETURN_IF_ERROR(Parse(frame, what, &v));
+  return v;
+}
+
+Status FrameView::Parse(ByteSpan frame, std::string_view what, FrameView* out) {
+  FrameView& v = *out;
   v.what_ = what;
+  v.count_ = 0;
+  v.more_.clear();
   auto bad = [&](const std::string& why) { return InvalidArgument(std::string(what) + ": malformed call frame: " + why); };
   if (frame.size() < kFrameHeaderSize) return bad("shorter than its 16-byte header");
   if (GetU32(frame.data()) != kFrameMagic) return bad("bad magic");
@@ -67,7 +115,7 @@ Result<FrameView> FrameView::Parse(ByteSpan frame, std::string_view what) {
     return bad("header says " + std::to_string(total) + " bytes, frame has " + std::to_string(frame.size()));
   if (count > kMaxItems) return bad("too many items (" + std::to_string(count) + ")");
   size_t off = kFrameHeaderSize;
-  v.items_.reserve(count);
+  if (count > kInlineItems) v.more_.reserve(count - kInlineItems);
   for (uint32_t i = 0; i < count; ++i) {
     if (frame.size() - off < kItemHeaderSize) return bad("item " + std::to_string(i) + " header is truncated");
     uint32_t kind = GetU32(frame.data() + off);
@@ -83,24 +131,25 @@ Result<FrameView> FrameView::Parse(ByteSpan frame, std::string_view what) {
     auto k = static_cast<ItemKind>(kind);
     if (k == ItemKind::kNull && len != 0) return bad("null item " + std::to_string(i) + " carries data");
     if (k == ItemKind::kOutRequest && len != 8) return bad("output request " + std::to_string(i) + " is not 8 bytes");
-    v.items_.push_back(Item{k, frame.subspan(off + kItemHeaderSize, len)});
+    Item it{k, frame.subspan(off + kItemHeaderSize, len)};
+    if (i < kInlineItems) v.inline_[i] = it;
+    else v.more_.push_back(it);
     off += kItemHeaderSize + ((len + 7) & ~uint64_t{7});
   }
   if (off != frame.size()) return bad(std::to_string(frame.size() - off) + " bytes after the last item");
-  return v;
-}
-
-Status FrameView::ExpectItems(size_t n) const {
-  if (items_.size() != n)
-    return InvalidArgument(std::string(what_) + ": expected " + std::to_string(n) + " items in the call frame, got " +
-                           std::to_string(items_.size()));
+  v.count_ = count;
   return Status::Ok();
 }
 
+Status FrameView::WrongItemCount(size_t n) const {
+  return InvalidArgument(std::string(what_) + ": expected " + std::to_string(n) + " items in the call frame, got " +
+                         std::to_string(count_));
+}
+
 Status FrameView::At(size_t index, std::string_view param, const Item** item) const {
-  if (index >= items_.size())
+  if (index >= count_)
     return InvalidArgument(std::string(what_) + ": parameter '" + std::string(param) + "' is missing from the call frame");
-  *item = &items_[index];
+  *item = &this->item(index);
   return Status::Ok();
 }
 

@@ -622,7 +622,10 @@ std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
   const bool recv_errno = !host && f.fn->propagate_errno;
   std::string s = "\n" + SenderSignature(f, side, true) + " {\n";
   s += "  confide_gen::Budget confide_gen_budget;\n  (void)confide_gen_budget;\n";
-  s += "  confide::abi::FrameWriter confide_gen_w;\n";
+  // Host proxies write into the calling thread's reusable call buffers (no allocation once
+  // warm); enclave-side ocall proxies keep a writer of their own.
+  if (host) s += "  confide::CallBuffers confide_gen_b;\n  confide::abi::FrameWriter confide_gen_w(confide_gen_b.request());\n";
+  else s += "  confide::abi::FrameWriter confide_gen_w;\n";
   s += "  size_t confide_gen_cap = confide::abi::kFrameHeaderSize;\n";
   size_t static_items = 0;
   if (!f.ret_void) {
@@ -705,16 +708,17 @@ std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
   std::string what;
   if (host) {
     std::string enc = f.fn->FindParam("enclave") ? "confide_gen_enclave" : "enclave";
-    s += "  CONFIDE_ASSIGN_OR_RETURN(confide::Bytes confide_gen_rep, " + enc + ".Call(" + std::to_string(f.id) +
-         "u, confide_gen_w.Finish(), confide_gen_cap));\n";
+    s += "  CONFIDE_RETURN_IF_ERROR(" + enc + ".Call(" + std::to_string(f.id) +
+         "u, confide_gen_w, confide_gen_cap, confide_gen_b.reply()));\n";
+    s += "  const confide::ByteSpan confide_gen_rep = confide_gen_b.reply().span();\n";
     what = "reply of ecall '" + name + "'";
   } else {
     s += "  CONFIDE_ASSIGN_OR_RETURN(confide::Bytes confide_gen_rep, confide::trusted::Ocall(" + std::to_string(f.id) +
          "u, confide_gen_w.Finish(), confide_gen_cap));\n";
     what = "reply of ocall '" + name + "'";
   }
-  s += "  CONFIDE_ASSIGN_OR_RETURN(confide::abi::FrameView confide_gen_v, confide::abi::FrameView::Parse(confide_gen_rep, " +
-       Q(what) + "));\n";
+  s += "  confide::abi::FrameView confide_gen_v;\n";
+  s += "  CONFIDE_RETURN_IF_ERROR(confide::abi::FrameView::Parse(confide_gen_rep, " + Q(what) + ", &confide_gen_v));\n";
   s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_v.ExpectItems(confide_gen_items));\n";
   s += "  size_t confide_gen_ri = 0;\n";
   // Every reply item is checked before anything is copied to the caller (rule 6).

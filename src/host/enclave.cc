@@ -1,5 +1,8 @@
 #include "confide/enclave.h"
 
+#include <algorithm>
+#include <atomic>
+#include <bit>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -10,11 +13,72 @@
 
 namespace confide {
 
+// Free thread slots as a bitmap taken and returned with atomics; the mutex and condition
+// variable are only for callers that wait (EnclaveOptions::slot_wait) when none is free.
 struct Enclave::SlotPool {
+  explicit SlotPool(uint32_t n) : words((n + 63) / 64) {
+    for (uint32_t i = 0; i < n; ++i) words[i / 64].fetch_or(uint64_t{1} << (i % 64), std::memory_order_relaxed);
+  }
+  bool TryTake(uint32_t* slot) {
+    for (size_t w = 0; w < words.size(); ++w) {
+      uint64_t bits = words[w].load(std::memory_order_relaxed);
+      while (bits != 0) {
+        int b = std::countr_zero(bits);
+        if (words[w].compare_exchange_weak(bits, bits & ~(uint64_t{1} << b), std::memory_order_acquire,
+                                           std::memory_order_relaxed)) {
+          *slot = static_cast<uint32_t>(w * 64 + static_cast<size_t>(b));
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+  void Give(uint32_t slot) {
+    words[slot / 64].fetch_or(uint64_t{1} << (slot % 64), std::memory_order_seq_cst);
+    if (waiters.load(std::memory_order_seq_cst) != 0) {
+      std::lock_guard<std::mutex> lock(mu);
+      cv.notify_one();
+    }
+  }
+
+  std::vector<std::atomic<uint64_t>> words;  // bit set = slot free
+  std::atomic<uint32_t> waiters{0};
   std::mutex mu;
   std::condition_variable cv;
-  std::vector<uint32_t> free;
 };
+
+namespace {
+
+// Each thread's call buffers: a request/reply pair per nesting level (a call made from inside
+// an ocall handler is one level deeper), kept for the next call at that level.
+struct ThreadBuffers {
+  std::vector<std::unique_ptr<abi::Buffer[]>> levels;
+  size_t depth = 0;
+};
+thread_local ThreadBuffers t_buffers;
+
+// Very large buffers are freed rather than kept for the life of the thread.
+void GiveBack(abi::Buffer& b) {
+  constexpr size_t kKeep = size_t{16} << 20;
+  if (b.capacity() > kKeep) b.Free();
+  else b.Clear();
+}
+
+}  // namespace
+
+CallBuffers::CallBuffers() {
+  ThreadBuffers& t = t_buffers;
+  if (t.levels.size() == t.depth) t.levels.push_back(std::make_unique<abi::Buffer[]>(2));
+  abi::Buffer* pair = t.levels[t.depth++].get();
+  request_ = &pair[0];
+  reply_ = &pair[1];
+}
+
+CallBuffers::~CallBuffers() {
+  GiveBack(*reply_);
+  GiveBack(*request_);
+  --t_buffers.depth;
+}
 
 namespace {
 
@@ -66,8 +130,7 @@ Result<std::unique_ptr<Enclave>> Enclave::Create(const std::string& path, const 
   e->backend_kind_ = kind;
   e->tables_ = tables;
   e->slot_wait_ = options.slot_wait;
-  e->slots_ = std::make_unique<SlotPool>();
-  for (uint32_t i = static_cast<uint32_t>(img.config.num_tcs); i-- > 0;) e->slots_->free.push_back(i);
+  e->slots_ = std::make_unique<SlotPool>(static_cast<uint32_t>(img.config.num_tcs));
   e->host_ = confide_host_v1{abi::kAbiVersion, e.get(), HostOcallThunk, nullptr, nullptr};
   if (kind == BackendKind::kSoft) {
     SoftOptions soft{options.channel_slot_bytes, options.switchless, tables.ecall_switchless, tables.ecall_count,
@@ -85,26 +148,27 @@ int Enclave::process_id() const { return backend_ ? backend_->process_id() : 0; 
 bool Enclave::development() const { return !backend_ || backend_->development(); }
 
 Result<uint32_t> Enclave::AcquireSlot() {
-  std::unique_lock<std::mutex> lock(slots_->mu);
-  if (slots_->free.empty() &&
-      !slots_->cv.wait_for(lock, slot_wait_, [&] { return !slots_->free.empty(); }))
+  uint32_t slot;
+  if (slots_->TryTake(&slot)) return slot;
+  bool got = false;
+  if (slot_wait_.count() > 0) {
+    slots_->waiters.fetch_add(1, std::memory_order_seq_cst);
+    std::unique_lock<std::mutex> lock(slots_->mu);
+    got = slots_->cv.wait_for(lock, slot_wait_, [&] { return slots_->TryTake(&slot); });
+    slots_->waiters.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (!got)
     return Status(Code::kUnavailable, "all " + std::to_string(identity_.config.num_tcs) +
                                           " thread slots (NumTCS) are busy; raise NumTCS in the enclave config "
                                           "or set EnclaveOptions::slot_wait to wait for one");
-  uint32_t slot = slots_->free.back();
-  slots_->free.pop_back();
   return slot;
 }
 
-void Enclave::ReleaseSlot(uint32_t slot) {
-  {
-    std::lock_guard<std::mutex> lock(slots_->mu);
-    slots_->free.push_back(slot);
-  }
-  slots_->cv.notify_one();
-}
+void Enclave::ReleaseSlot(uint32_t slot) { slots_->Give(slot); }
 
-Result<Bytes> Enclave::Call(uint32_t id, Bytes request, size_t reply_capacity) {
+Status Enclave::Send(uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len,
+                     int32_t* code) {
+  // A nested ecall from inside an ocall re-enters the same thread slot.
   bool nested = !t_ocalls.empty() && t_ocalls.back().enclave == this;
   uint32_t slot;
   if (nested) {
@@ -112,19 +176,46 @@ Result<Bytes> Enclave::Call(uint32_t id, Bytes request, size_t reply_capacity) {
   } else {
     CONFIDE_ASSIGN_OR_RETURN(slot, AcquireSlot());
   }
-  // Room for an error message even when the reply itself is tiny; not zero-filled, since
-  // only the `len` bytes the backend wrote are kept.
-  size_t room = std::max<size_t>(reply_capacity, 1024);
+  *out_len = 0;
+  *code = backend_->Ecall(slot, id, in, in_len, out, cap, out_len);
+  if (!nested) ReleaseSlot(slot);
+  *out_len = std::min(*out_len, cap);
+  return Status::Ok();
+}
+
+Status Enclave::CallError(uint32_t id, int32_t code, ByteSpan message) const {
+  std::string name = id < tables_.ecall_count ? tables_.ecall_names[id] : "#" + std::to_string(id);
+  return abi::StatusFromAbi(code, "ecall '" + name + "': " + ToString(message));
+}
+
+// Room for an error message even when the reply itself is tiny.
+constexpr size_t kMinReplyRoom = 1024;
+
+Result<Bytes> Enclave::Call(uint32_t id, Bytes request, size_t reply_capacity) {
+  // Not zero-filled: only the `len` bytes the backend wrote are kept.
+  size_t room = std::max(reply_capacity, kMinReplyRoom);
   std::unique_ptr<uint8_t[]> buffer(new uint8_t[room]);
   size_t len = 0;
-  int32_t code = backend_->Ecall(slot, id, request.data(), request.size(), buffer.get(), room, &len);
-  if (!nested) ReleaseSlot(slot);
-  Bytes reply(buffer.get(), buffer.get() + std::min(len, room));
-  if (code != 0) {
-    std::string name = id < tables_.ecall_count ? tables_.ecall_names[id] : "#" + std::to_string(id);
-    return abi::StatusFromAbi(code, "ecall '" + name + "': " + ToString(reply));
-  }
+  int32_t code = 0;
+  CONFIDE_RETURN_IF_ERROR(Send(id, request.data(), request.size(), buffer.get(), room, &len, &code));
+  Bytes reply(buffer.get(), buffer.get() + len);
+  if (code != 0) return CallError(id, code, reply);
   return reply;
+}
+
+Status Enclave::Call(uint32_t id, abi::FrameWriter& request, size_t reply_capacity, abi::Buffer& reply) {
+  std::span<uint8_t> frame = request.Frame();
+  reply.Resize(std::max(reply_capacity, kMinReplyRoom));
+  size_t len = 0;
+  int32_t code = 0;
+  Status sent = Send(id, frame.data(), frame.size(), reply.data(), reply.size(), &len, &code);
+  reply.Resize(len);
+  if (!sent.ok()) return sent;
+  // A successful backend wiped the frame once it had copied it (confide_enclave_v1::ecall;
+  // soft copies it into the channel and wipes it); after a failure it may not have.
+  if (code == 0) request.Forget();
+  else return CallError(id, code, reply.span());
+  return Status::Ok();
 }
 
 int32_t Enclave::DispatchOcall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
@@ -135,15 +226,19 @@ int32_t Enclave::DispatchOcall(uint32_t slot, uint32_t id, uint8_t* in, size_t i
                             std::to_string(tables_.ocall_count) + " ocalls)"),
                  out, cap, out_len);
   const abi::HostOcall& o = tables_.ocalls[id];
-  Bytes request(in, in + in_len);
+  // Parsed from a copy: `in` may be shared with the enclave process.
+  CallBuffers frames;
+  frames.request().Resize(in_len);
+  if (in_len != 0) std::memcpy(frames.request().data(), in, in_len);
   const std::string what = "ocall '" + std::string(o.name) + "'";
-  auto view = abi::FrameView::Parse(request, what);
-  if (!view.ok()) return abi::WriteStatus(view.status(), out, cap, out_len);
-  abi::FrameWriter w;
+  abi::FrameView view;
+  Status parsed = abi::FrameView::Parse(frames.request().span(), what, &view);
+  if (!parsed.ok()) return abi::WriteStatus(parsed, out, cap, out_len);
+  abi::FrameWriter w(frames.reply());
   Status s;
   t_ocalls.push_back(ActiveOcall{this, slot});
   try {
-    s = o.handler(*view, w);
+    s = o.handler(view, w);
   } catch (const std::exception& e) {
     s = Internal("ocall '" + std::string(o.name) + "' threw: " + e.what());
   } catch (...) {
@@ -151,7 +246,7 @@ int32_t Enclave::DispatchOcall(uint32_t slot, uint32_t id, uint8_t* in, size_t i
   }
   t_ocalls.pop_back();
   if (!s.ok()) return abi::WriteStatus(s, out, cap, out_len);
-  Bytes reply = w.Finish();
+  std::span<uint8_t> reply = w.Frame();
   if (reply.size() > cap)
     return abi::WriteStatus(OutOfRange("ocall '" + std::string(o.name) + "' reply of " + std::to_string(reply.size()) +
                             " bytes exceeds the enclave's " + std::to_string(cap) + "-byte buffer"),

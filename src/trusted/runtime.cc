@@ -17,10 +17,18 @@ namespace {
 constexpr uint32_t kMaxTcs = 1024;
 constexpr size_t kMaxPlatformReply = 64 * 1024;  // platform_services::kMaxMessageBytes
 
+// One nesting level's frames on a slot: the enclave's private copy of the request and the
+// reply being written. Kept between calls, so a warm slot allocates nothing.
+struct Frames {
+  abi::Buffer request;
+  abi::Buffer reply;
+};
+
 struct Slot {
   std::atomic<bool> busy{false};  // an ecall runs on this slot
   int32_t in_ocall = -1;          // id of the ocall this slot is waiting in, or -1
   uint32_t depth = 0;             // nesting: ecall -> ocall -> ecall ...
+  std::vector<std::unique_ptr<Frames>> frames;  // by depth; entries never move
 };
 
 struct Runtime {
@@ -59,19 +67,25 @@ Status Admit(Slot& s, uint32_t id, bool* nested) {
                           "': it is not in that ocall's allow(...) list");
 }
 
-Status RunHandler(uint32_t id, const abi::FrameView& request, Bytes* reply) {
-  abi::FrameWriter w;
-  Status s;
+// Rules 1 and 8 in one pass: each chunk is copied into enclave memory, then wiped at the
+// source while it is still in cache. Only the copy is read afterwards (no double fetch).
+void CopyInAndWipe(uint8_t* dst, uint8_t* src, size_t n) {
+  constexpr size_t kChunk = 16 * 1024;
+  for (size_t off = 0; off < n; off += kChunk) {
+    size_t k = std::min(kChunk, n - off);
+    std::memcpy(dst + off, src + off, k);
+    SecureZero(src + off, k);
+  }
+}
+
+Status RunHandler(uint32_t id, const abi::FrameView& request, abi::FrameWriter& w) {
   try {
-    s = confide_trusted_tables.ecalls[id].handler(request, w);
+    return confide_trusted_tables.ecalls[id].handler(request, w);
   } catch (const std::exception& e) {
     return Internal(EcallName(id) + " threw an exception (" + e.what() + "); exceptions must not leave the enclave");
   } catch (...) {
     return Internal(EcallName(id) + " threw an exception; exceptions must not leave the enclave");
   }
-  if (!s.ok()) return s;
-  *reply = w.Finish();
-  return Status::Ok();
 }
 
 int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
@@ -91,32 +105,38 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
   Status admitted = Admit(s, id, &nested);
   if (!admitted.ok()) return abi::WriteStatus(admitted, out, cap, out_len);
 
-  // Rule 1 and 8: one copy into enclave memory, then wipe the caller's buffer.
-  Bytes local(in, in + in_len);
-  SecureZero(in, in_len);
+  if (s.frames.size() <= s.depth) s.frames.push_back(std::make_unique<Frames>());
+  Frames& f = *s.frames[s.depth];
+  f.request.Resize(in_len);
+  CopyInAndWipe(f.request.data(), in, in_len);
   int saved_slot = t_slot;
   t_slot = static_cast<int>(slot);
   ++s.depth;
-  Bytes reply;
   Status st;
-  auto view = abi::FrameView::Parse(local, EcallName(id));
-  st = view.ok() ? RunHandler(id, *view, &reply) : view.status();
+  abi::FrameWriter w(f.reply);
+  abi::FrameView view;
+  st = abi::FrameView::Parse(f.request.span(), EcallName(id), &view);
+  if (st.ok()) st = RunHandler(id, view, w);
   --s.depth;
   t_slot = saved_slot;
-  if (!nested) s.busy.store(false, std::memory_order_release);
-  SecureZero(local);
+  // The private copy is wiped too: handlers get pointers into it for [in] buffers.
+  f.request.Clear();
 
+  std::span<uint8_t> reply = w.Frame();
   if (st.ok() && reply.size() > cap)
     st = OutOfRange(EcallName(id) + " produced a " + std::to_string(reply.size()) +
                     "-byte reply, larger than the caller's " + std::to_string(cap) + "-byte buffer");
-  if (!st.ok()) {
-    SecureZero(reply);
-    return abi::WriteStatus(st, out, cap, out_len);
+  int32_t code = 0;
+  if (st.ok()) {
+    std::memcpy(out, reply.data(), reply.size());
+    *out_len = reply.size();
+  } else {
+    code = abi::WriteStatus(st, out, cap, out_len);
   }
-  std::memcpy(out, reply.data(), reply.size());
-  *out_len = reply.size();
-  SecureZero(reply);
-  return 0;
+  f.reply.Clear();
+  // Last: the slot's frames are free for the next caller only now.
+  if (!nested) s.busy.store(false, std::memory_order_release);
+  return code;
 }
 
 void Terminate() {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "confide/abi.h"
@@ -149,6 +150,54 @@ TEST(Frame, CheckedArithmeticRefusesOverflow) {
   EXPECT_TRUE(CheckedSize(10, 4, "items", &out).ok());
   EXPECT_EQ(out, 40u);
   EXPECT_EQ(CheckedAdd(SIZE_MAX, 1, "total", &out).code(), Code::kOutOfRange);
+}
+
+TEST(Frame, ItemsBeyondTheInlineOnesParseAndAViewCanBeReused) {
+  FrameWriter w;
+  const size_t n = FrameView::kInlineItems * 2 + 3;
+  for (uint32_t i = 0; i < n; ++i) w.Value(i * 7);
+  Bytes f = w.Finish();
+  FrameView v;
+  ASSERT_TRUE(FrameView::Parse(f, "t", &v).ok());
+  ASSERT_EQ(v.size(), n);
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t x = 0;
+    ASSERT_TRUE(v.GetValue(i, "x", &x).ok()) << i;
+    EXPECT_EQ(x, i * 7) << i;
+  }
+  // Parsed again with a short frame, the view forgets the items it held.
+  FrameWriter small;
+  small.Value<uint32_t>(5);
+  Bytes g = small.Finish();
+  ASSERT_TRUE(FrameView::Parse(g, "t", &v).ok());
+  EXPECT_EQ(v.size(), 1u);
+  uint32_t x = 0;
+  Status s = v.GetValue(FrameView::kInlineItems + 1, "late", &x);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("'late' is missing"), std::string::npos);
+}
+
+TEST(Frame, WriterOnReusedStorageWritesTheSameFrameAndClearWipesIt) {
+  FrameWriter own;
+  own.Buffer("top-secret", 11);
+  own.Value<uint64_t>(42);
+  Bytes expected = own.Finish();
+  Buffer storage;
+  const uint8_t* block = nullptr;
+  for (int round = 0; round < 3; ++round) {
+    FrameWriter w(storage);
+    w.Buffer("top-secret", 11);
+    w.Value<uint64_t>(42);
+    std::span<uint8_t> f = w.Frame();
+    ASSERT_EQ(Bytes(f.begin(), f.end()), expected);
+    if (round == 0) block = storage.data();
+    EXPECT_EQ(storage.data(), block) << "a warm buffer is reused, not reallocated";
+  }
+  size_t used = storage.size();
+  ASSERT_EQ(used, expected.size());
+  storage.Clear();
+  EXPECT_EQ(storage.size(), 0u);
+  EXPECT_EQ(std::count(block, block + used, 0), static_cast<long>(used)) << "Clear wipes the bytes that were in use";
 }
 
 }  // namespace
