@@ -81,7 +81,8 @@ Status InstallPlatformCertificate(const std::string& state_dir, const std::strin
   CONFIDE_ASSIGN_OR_RETURN(crypto::PKey key, LoadOrCreateAttestationKey(state_dir));
   CONFIDE_ASSIGN_OR_RETURN(auto certs, ReadCerts(cert_path, "platform certificate"));
   CONFIDE_RETURN_IF_ERROR(SameKey(certs.front(), key, cert_path));
-  std::vector<x509::Certificate> chain = {certs.front()};
+  // A bundle (as 'confide provision certify' writes) carries its issuers after the leaf.
+  std::vector<x509::Certificate> chain = certs;
   if (!chain_path.empty()) {
     CONFIDE_ASSIGN_OR_RETURN(auto issuers, ReadCerts(chain_path, "platform certificate chain"));
     chain.insert(chain.end(), issuers.begin(), issuers.end());

@@ -38,8 +38,9 @@ inline constexpr uint32_t kPlatformSvn = 1;
 // with a fresh P-256 key when absent.
 Result<crypto::PKey> LoadOrCreateAttestationKey(const std::string& state_dir);
 
-// Checks that `cert_pem`'s key is this state's attestation key and that it carries the platform
-// extension, then writes platform.pem, platform-chain.pem and (when given) collateral.json.
+// Checks that the first certificate in `cert_path` is for this state's attestation key and
+// carries the platform extension, then writes platform.pem (that certificate),
+// platform-chain.pem (the rest of that file, then `chain_path`'s) and collateral.json.
 Status InstallPlatformCertificate(const std::string& state_dir, const std::string& cert_path,
                                   const std::string& chain_path, const std::string& collateral_path);
 
