@@ -105,9 +105,11 @@ struct VerifierOptions {
   PolicyCheck policy;                // required: say explicitly what is acceptable
   // Formats accepted; empty: any the verifier handles.
   std::vector<std::string> formats;
+  // When the certificate's validity window is checked; default: the clock at each check.
+  std::optional<UnixTime> at;
 };
 
-// The whole check on a peer certificate: self-signature, evidence extraction, evidence
+// The whole check on a peer certificate: self-signature, validity window, evidence extraction, evidence
 // verification, binding (report_data must carry SHA-256 of this certificate's SPKI, so
 // evidence copied into another certificate is refused), then the policy. Each refusal has
 // its own code and a message naming the failed step.

@@ -62,6 +62,11 @@ Result<attestation::VerificationResult> VerifyAttestedCertificate(const x509::Ce
     return InvalidArgument("no policy configured for attested TLS: say which enclaves are acceptable");
   if (Status s = cert.VerifySignedBy(cert); !s.ok())
     return VerificationFailed("the peer's attested certificate is not validly self-signed: " + s.message());
+  // The evidence is as old as the certificate: an expired one must not keep vouching.
+  UnixTime at = options.at.value_or(Now());
+  if (at < cert.NotBefore() || at > cert.NotAfter())
+    return Expired("the peer's attested certificate is valid from " + FormatRfc3339(cert.NotBefore()) + " to " +
+                   FormatRfc3339(cert.NotAfter()) + ", not at " + FormatRfc3339(at));
   CONFIDE_ASSIGN_OR_RETURN(ExtractedEvidence ex, ExtractEvidence(cert));
   if (!options.formats.empty()) {
     bool ok = false;

@@ -60,7 +60,7 @@ PolicyCheck ExpectEnclave(Bytes mrenclave) {
   };
 }
 
-VerifierOptions Options(const Platform& p) { return {p.Verifier(), ExpectEnclave(p.mrenclave), {}}; }
+VerifierOptions Options(const Platform& p) { return {p.Verifier(), ExpectEnclave(p.mrenclave), {}, {}}; }
 
 // A self-signed certificate for `key` with one extra extension (for foreign layouts).
 x509::Certificate CertWithExtension(const crypto::PKey& key, const std::string& oid, ByteSpan value, bool critical) {
@@ -283,12 +283,29 @@ TEST(AttestedCertificate, PolicyRefusalNamesTheClaim) {
   EXPECT_NE(np.status().message().find("no policy configured"), std::string::npos);
 }
 
+TEST(AttestedCertificate, ExpiredCertificateIsRefused) {
+  Platform p;
+  CertificateOptions co;
+  co.not_before = Now() - std::chrono::hours(48);
+  co.lifetime = std::chrono::hours(24);
+  auto ac = CreateAttestedCertificate(p.Source(), co);
+  ASSERT_TRUE(ac.ok());
+  auto r = VerifyAttestedCertificate(ac->certificate, Options(p));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kExpired);
+  EXPECT_NE(r.status().message().find("attested certificate is valid from"), std::string::npos);
+  // At an explicit time inside its window it verifies.
+  VerifierOptions o = Options(p);
+  o.at = *co.not_before + std::chrono::hours(1);
+  EXPECT_TRUE(VerifyAttestedCertificate(ac->certificate, o).ok());
+}
+
 TEST(AttestedCertificate, EvidenceVerifierRefusalIsPassedOn) {
   Platform p;
   auto ac = CreateAttestedCertificate(p.Source());
   ASSERT_TRUE(ac.ok());
   Platform stranger;  // another platform key: the signature check fails
-  VerifierOptions o{stranger.Verifier(), ExpectEnclave(p.mrenclave), {}};
+  VerifierOptions o{stranger.Verifier(), ExpectEnclave(p.mrenclave), {}, {}};
   auto r = VerifyAttestedCertificate(ac->certificate, o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kVerificationFailed);
