@@ -144,6 +144,23 @@ TEST(SoftQuote, ExpiredPlatformCertificateIsRefused) {
                  Code::kExpired, "is not valid at 2025-12-31T00:00:00Z");
 }
 
+// One parsed collateral, many quotes and times: the cached chain still re-checks the windows.
+TEST(SoftQuote, CachedChainStillChecksValidityAtEachTime) {
+  Pki pki(5, false, /*cert_days=*/5);
+  SoftCollateral collateral = pki.Collateral();
+  Bytes quote = pki.Quote();
+  auto first = VerifySoftEvidence(quote, collateral, pki.ca.root, At("2026-01-02T00:00:00Z"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(VerifySoftEvidence(quote, collateral, pki.ca.root, At("2026-01-03T00:00:00Z")).ok());
+  EXPECT_REFUSED(VerifySoftEvidence(quote, collateral, pki.ca.root, At(kNow)), Code::kExpired,
+                 "certificate 'CN=platform-1' is not valid at 2026-01-10T00:00:00Z (valid 2026-01-01T00:00:00Z to "
+                 "2026-01-06T00:00:00Z)");
+  // A different chain for the same root is not taken from the cache.
+  Pki other;
+  EXPECT_REFUSED(VerifySoftEvidence(other.Quote(), collateral, pki.ca.root, At("2026-01-02T00:00:00Z")),
+                 Code::kVerificationFailed, "platform certificate chain");
+}
+
 TEST(SoftQuote, RevokedPlatformCertificateIsRefused) {
   Pki pki;
   ASSERT_TRUE(Revoke(pki.ca, pki.platform, At(kStart)).ok());

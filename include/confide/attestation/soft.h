@@ -118,6 +118,14 @@ struct TcbInfo {
 std::string EncodeTcbInfo(const TcbInfo& info);
 Result<TcbInfo> ParseTcbInfo(std::string_view text);
 
+// A platform chain that verified to a root with a collateral's CRLs.
+struct VerifiedPlatform {
+  std::vector<x509::Certificate> chain;  // platform certificate first; self-issued extras dropped
+  PlatformInfo info;
+  crypto::PKey key;                       // the platform certificate's key: the attestation key
+  std::array<uint8_t, kKeySize> raw_key{};
+};
+
 // Collateral JSON: {"version":1,"tcb_info":"<exact signed text>","tcb_info_signature":"<hex r||s>",
 // "tcb_signing_chain":"<PEM: TCB signing cert[, root]>","crls":["<PEM CRL>", ...]}.
 // Parsed once and reused for many quotes; time- and root-independent checks are cached.
@@ -136,6 +144,16 @@ class SoftCollateral {
   // Every collateral window (TCB info issueDate..nextUpdate, CRL thisUpdate..nextUpdate, TCB
   // signing chain) at `at`; kExpired naming what is stale and its next update.
   Status CheckTimes(const x509::Certificate& root, UnixTime at) const;
+
+  // The quote's certificates (DER, platform certificate first) checked to `root` at `at`. The
+  // first success for a given root and chain runs the full X.509 check with this collateral's
+  // CRLs (every issuer must have one) and keeps the parsed result; later calls re-check only
+  // what depends on the time: each certificate's validity window (the CRL windows are
+  // CheckTimes'). The CRLs are fixed per collateral, so a revocation cannot appear between
+  // calls without new collateral.
+  Result<std::shared_ptr<const VerifiedPlatform>> VerifyPlatformChain(const x509::Certificate& root,
+                                                                      const std::vector<Bytes>& certificates,
+                                                                      UnixTime at) const;
 
   struct State;
 

@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -121,8 +122,14 @@ struct SoftCollateral::State {
   x509::Certificate tcb_signing;
   std::vector<x509::Crl> crls;
   mutable std::mutex mu;
-  mutable std::vector<Bytes> verified_roots;  // fingerprints whose signature checks passed
+  mutable std::vector<Bytes> verified_roots;   // fingerprints whose signature checks passed
+  // SHA-256 over the root fingerprint and the chain's DERs -> the verified, parsed chain.
+  mutable std::map<Bytes, std::shared_ptr<const VerifiedPlatform>> verified_chains;
 };
+
+namespace {
+constexpr size_t kMaxCachedChains = 1024;
+}  // namespace
 
 SoftCollateral::SoftCollateral(SoftCollateral&&) noexcept = default;
 SoftCollateral& SoftCollateral::operator=(SoftCollateral&&) noexcept = default;
@@ -228,6 +235,61 @@ Status SoftCollateral::CheckTimes(const x509::Certificate& root, UnixTime at) co
     return Expired("TCB info is stale at " + when + ": its next update was due " + FormatRfc3339(t.next_update) +
                    " (issued " + FormatRfc3339(t.issue_date) + "); fetch fresh collateral");
   return Status::Ok();
+}
+
+Result<std::shared_ptr<const VerifiedPlatform>> SoftCollateral::VerifyPlatformChain(
+    const x509::Certificate& root, const std::vector<Bytes>& certificates, UnixTime at) const {
+  if (certificates.empty()) return InvalidArgument("the platform certificate chain is empty");
+  const State& s = *state_;
+  crypto::Hasher h(crypto::HashAlg::kSha256);
+  h.Update(root.Sha256Fingerprint());
+  for (const auto& der : certificates) {
+    Bytes len;
+    AppendU32Le(len, static_cast<uint32_t>(der.size()));
+    h.Update(len);
+    h.Update(der);
+  }
+  Bytes key = h.Finish();
+  std::shared_ptr<const VerifiedPlatform> cached;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.verified_chains.find(key);
+    if (it != s.verified_chains.end()) cached = it->second;
+  }
+  if (cached) {
+    std::vector<const x509::Certificate*> all = {&root};
+    for (const auto& c : cached->chain) all.push_back(&c);
+    for (const x509::Certificate* c : all)
+      if (at < c->NotBefore() || at > c->NotAfter())
+        return Expired("certificate '" + c->SubjectName() + "' is not valid at " + FormatRfc3339(at) + " (valid " +
+                       FormatRfc3339(c->NotBefore()) + " to " + FormatRfc3339(c->NotAfter()) + ")");
+    return cached;
+  }
+
+  auto v = std::make_shared<VerifiedPlatform>();
+  for (size_t i = 0; i < certificates.size(); ++i) {
+    auto c = x509::Certificate::FromDer(certificates[i]);
+    if (!c.ok()) return c.status().WithContext("soft quote certificate " + std::to_string(i));
+    // Only the caller's root is trusted: a root (or any self-issued certificate) in the quote is dropped.
+    if (i == 0 || !c->IsSelfIssued()) v->chain.push_back(std::move(c).value());
+  }
+  x509::ChainOptions options;
+  options.at = at;
+  options.crls = s.crls;
+  options.require_crl_for_every_issuer = true;
+  std::vector<x509::Certificate> intermediates(v->chain.begin() + 1, v->chain.end());
+  CONFIDE_RETURN_IF_ERROR(x509::VerifyChain(v->chain.front(), intermediates, {root}, options));
+  CONFIDE_ASSIGN_OR_RETURN(v->info, PlatformInfoOf(v->chain.front()));
+  v->key = v->chain.front().PublicKey();
+  auto raw = crypto::EcPublicKeyRaw(v->key);
+  if (!raw.ok() || v->key.EcCurve() != crypto::Curve::kP256 || raw->size() != kKeySize)
+    return VerificationFailed("platform certificate '" + v->chain.front().SubjectName() +
+                              "' does not carry an ECDSA P-256 key");
+  std::copy(raw->begin(), raw->end(), v->raw_key.begin());
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.verified_chains.size() >= kMaxCachedChains) s.verified_chains.clear();
+  s.verified_chains.emplace(std::move(key), v);
+  return std::shared_ptr<const VerifiedPlatform>(v);
 }
 
 Result<Bytes> MakeCollateral(const TcbInfo& info, const crypto::PKey& tcb_signing_key,

@@ -8,37 +8,23 @@ Result<VerificationResult> VerifySoftEvidence(ByteSpan evidence, const SoftColla
   // 1. Structure.
   CONFIDE_ASSIGN_OR_RETURN(Quote q, DecodeQuote(evidence));
 
-  // 2. Platform chain to the caller's root at `at`, every CA's CRL required.
-  std::vector<x509::Certificate> certs;
-  for (size_t i = 0; i < q.certificates.size(); ++i) {
-    auto c = x509::Certificate::FromDer(q.certificates[i]);
-    if (!c.ok()) return c.status().WithContext("soft quote certificate " + std::to_string(i));
-    certs.push_back(std::move(c).value());
-  }
-  const x509::Certificate& platform = certs.front();
-  std::vector<x509::Certificate> intermediates;
-  for (size_t i = 1; i < certs.size(); ++i)
-    if (!certs[i].IsSelfIssued()) intermediates.push_back(certs[i]);  // only the caller's root is trusted
+  // 2. Collateral signatures and windows first, so stale collateral is reported as such
+  // (naming its next update) rather than as OpenSSL's CRL error from the chain check.
   CONFIDE_RETURN_IF_ERROR(collateral.CheckSignatures(root));
-  // Collateral windows first, so stale collateral is reported as such (naming its next
-  // update) rather than as OpenSSL's CRL error from the chain check.
   CONFIDE_RETURN_IF_ERROR(collateral.CheckTimes(root, at));
-  x509::ChainOptions options;
-  options.at = at;
-  options.crls = collateral.crls();
-  options.require_crl_for_every_issuer = true;
-  Status chain = x509::VerifyChain(platform, intermediates, {root}, options);
-  if (!chain.ok()) return chain.WithContext("platform certificate chain");
-  CONFIDE_ASSIGN_OR_RETURN(PlatformInfo info, PlatformInfoOf(platform));
 
-  // 3. The attestation key is the certified key; the signature is by it.
-  CONFIDE_ASSIGN_OR_RETURN(Bytes cert_key, crypto::EcPublicKeyRaw(platform.PublicKey()));
-  if (!std::equal(cert_key.begin(), cert_key.end(), q.attestation_key.begin(), q.attestation_key.end()))
+  // 3. Platform chain to the caller's root at `at`, every CA's CRL required.
+  auto verified = collateral.VerifyPlatformChain(root, q.certificates, at);
+  if (!verified.ok()) return verified.status().WithContext("platform certificate chain");
+  const VerifiedPlatform& vp = **verified;
+  const x509::Certificate& platform = vp.chain.front();
+  const PlatformInfo& info = vp.info;
+
+  // The attestation key is the certified key; the signature is by it.
+  if (q.attestation_key != vp.raw_key)
     return VerificationFailed("soft quote attestation key is not the key of platform certificate '" +
                               platform.SubjectName() + "'");
-  CONFIDE_ASSIGN_OR_RETURN(crypto::PKey key,
-                           crypto::EcPublicKeyFromRaw(crypto::Curve::kP256, q.attestation_key));
-  if (!crypto::EcdsaVerifyRaw(key, crypto::HashAlg::kSha256, q.signed_bytes, q.signature).ok())
+  if (!crypto::EcdsaVerifyRaw(vp.key, crypto::HashAlg::kSha256, q.signed_bytes, q.signature).ok())
     return VerificationFailed("soft quote signature does not verify with the attestation key of '" +
                               platform.SubjectName() + "' (altered evidence)");
 
