@@ -20,9 +20,9 @@ namespace confide::soft {
 namespace {
 
 constexpr size_t kHeaderBytes = (sizeof(ChannelHeader) + 63) & ~size_t{63};
-constexpr size_t kControlBytes = (sizeof(SlotControl) + 63) & ~size_t{63};
+constexpr size_t kControlBytes = sizeof(SlotControl);
 
-size_t SlotStride(uint64_t data_bytes) { return kControlBytes + ((data_bytes + 63) & ~uint64_t{63}); }
+size_t SlotStride(uint64_t data_bytes) { return (kControlBytes + data_bytes + 63) & ~uint64_t{63}; }
 
 uint64_t NowNs() {
   timespec ts;

@@ -48,7 +48,10 @@ struct alignas(64) ChannelHeader {
   char reason[240];                     // NUL-terminated, written by the enclave before kLost/kCrashed
 };
 
-struct alignas(64) SlotControl {
+// A slot is this control block followed directly by its data area, and slots start on
+// cache-line boundaries: the control words and the first 32 bytes of data share one line, so
+// an empty call's request or reply moves between the two processes as a single cache line.
+struct SlotControl {
   std::atomic<uint32_t> state;             // SlotState; the futex word
   std::atomic<uint32_t> host_sleeping;     // host is (about to be) in FUTEX_WAIT on state
   std::atomic<uint32_t> enclave_sleeping;  // enclave is (about to be) in FUTEX_WAIT on state
@@ -57,6 +60,7 @@ struct alignas(64) SlotControl {
   int32_t code;                            // confide::Code of a reply; 0 = OK
   uint32_t spin;                           // 1: the caller asked for switchless (spin longer)
 };
+static_assert(sizeof(SlotControl) == 32, "the control block and the start of the data share a cache line");
 
 // Byte size of a channel with `num_slots` slots of `slot_data_bytes` each.
 size_t ChannelSize(uint32_t num_slots, uint64_t slot_data_bytes);

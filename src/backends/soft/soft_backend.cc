@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -165,8 +167,12 @@ class SoftBackend : public Backend {
   int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                 size_t* out_len) override {
     *out_len = 0;
-    Status gone = Gone();
-    if (!gone.ok()) return abi::WriteStatus(gone, out, cap, out_len);
+    // One load on the way in; a process that ended without reporting it (killed) is found by
+    // the wait below, which polls the lifeline whenever it wakes without an answer.
+    if (ended_.load(std::memory_order_relaxed) || Reported() != EnclaveState::kReady) {
+      Status gone = Gone();
+      if (!gone.ok()) return abi::WriteStatus(gone, out, cap, out_len);
+    }
     if (slot >= channel_.num_slots()) return abi::WriteStatus(OutOfRange("thread slot out of range"), out, cap, out_len);
     const uint64_t room = channel_.slot_data_bytes();
     if (in_len > room)
@@ -175,8 +181,13 @@ class SoftBackend : public Backend {
                    out, cap, out_len);
     soft::SlotControl& c = channel_.control(slot);
     uint8_t* data = channel_.data(slot);
-    std::memcpy(data, in, in_len);
-    SecureZero(in, in_len);
+    // Copied in chunks, each wiped at the source while it is still in cache.
+    constexpr size_t kChunk = 16 * 1024;
+    for (size_t off = 0; off < in_len; off += kChunk) {
+      size_t k = std::min(kChunk, in_len - off);
+      std::memcpy(data + off, in + off, k);
+      SecureZero(in + off, k);
+    }
     c.call_id = id;
     c.length = in_len;
     c.code = 0;
@@ -206,28 +217,39 @@ class SoftBackend : public Backend {
  private:
   void ServeOcall(uint32_t slot, soft::SlotControl& c, uint8_t* data, uint64_t room) {
     size_t len = std::min<uint64_t>(c.length, room);
-    Bytes request(data, data + len);
     uint32_t id = c.call_id;
     size_t out_len = 0;
-    int32_t code = host_->ocall(host_->ctx, slot, id, request.data(), request.size(), data, room, &out_len);
+    // Enclave::DispatchOcall copies the request out of the channel before it parses it or
+    // writes the reply over it.
+    int32_t code = host_->ocall(host_->ctx, slot, id, data, len, data, room, &out_len);
     c.length = std::min<uint64_t>(out_len, room);
     c.code = code;
     soft::PublishState(c, soft::Side::kHost, SlotState::kOcallReply);
   }
 
+  EnclaveState Reported() const {
+    return static_cast<EnclaveState>(channel_.header().enclave_state.load(std::memory_order_acquire));
+  }
+
   // Non-OK once the enclave is lost, crashed or gone; sticky.
   Status Gone() {
-    auto state = static_cast<EnclaveState>(channel_.header().enclave_state.load(std::memory_order_acquire));
-    std::string reason(channel_.header().reason, strnlen(channel_.header().reason, sizeof channel_.header().reason));
-    if (state == EnclaveState::kLost)
-      return Status(Code::kEnclaveLost, "the enclave was lost and its secrets wiped: " + reason);
-    if (state == EnclaveState::kCrashed)
-      return Status(Code::kEnclaveCrashed, "the enclave process crashed: " + reason);
+    EnclaveState state = Reported();
+    auto reason = [&] {
+      return std::string(channel_.header().reason, strnlen(channel_.header().reason, sizeof channel_.header().reason));
+    };
+    Status s;
     pollfd p{lifeline_, POLLIN, 0};
-    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLIN)))
-      return Status(Code::kEnclaveCrashed, "the enclave process (pid " + std::to_string(pid_) +
-                                               ") ended unexpectedly" + (reason.empty() ? "" : ": " + reason));
-    return Status::Ok();
+    if (state == EnclaveState::kLost) {
+      s = Status(Code::kEnclaveLost, "the enclave was lost and its secrets wiped: " + reason());
+    } else if (state == EnclaveState::kCrashed) {
+      s = Status(Code::kEnclaveCrashed, "the enclave process crashed: " + reason());
+    } else if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLIN))) {
+      std::string r = reason();
+      s = Status(Code::kEnclaveCrashed, "the enclave process (pid " + std::to_string(pid_) + ") ended unexpectedly" +
+                                            (r.empty() ? "" : ": " + r));
+    }
+    if (!s.ok()) ended_.store(true, std::memory_order_relaxed);
+    return s;
   }
 
   Status WaitReady() {
@@ -250,6 +272,7 @@ class SoftBackend : public Backend {
   size_t map_size_ = 0;
   Channel channel_;
   int lifeline_ = -1;
+  std::atomic<bool> ended_{false};  // Gone() found the enclave lost, crashed or ended
   int pid_ = 0;
   bool development_ = false;
 };
