@@ -609,6 +609,34 @@ TEST_F(TamperTest, LyingSignerIsCaught) {
   ExpectRefused(t, Code::kVerificationFailed, "'NumTCS'");
 }
 
+// The soft runtime's check of a memfd the daemon verified in full: every byte is still
+// covered (signature, signed fields, ELF hash); only the MRENCLAVE recomputation is skipped.
+TEST_F(TamperTest, ExceptMeasurementChecksEverythingButTheMeasurement) {
+  auto ok = LoadAndVerifyExceptMeasurement(signed_);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->config.num_tcs, BaseConfig().num_tcs);
+
+  Bytes t = signed_;
+  t[t.size() / 3] ^= 0x01;  // inside the ELF
+  auto altered = LoadAndVerifyExceptMeasurement(t);
+  ASSERT_FALSE(altered.ok());
+  EXPECT_EQ(altered.status().code(), Code::kVerificationFailed);
+  EXPECT_THAT(altered.status().message(), HasSubstr("ELF content was altered after signing"));
+
+  t = signed_;
+  t[BodyAt() + 120] ^= 0x01;  // num_tcs, not re-signed
+  auto forged = LoadAndVerifyExceptMeasurement(t);
+  ASSERT_FALSE(forged.ok());
+  EXPECT_THAT(forged.status().message(), HasSubstr("signature does not verify"));
+
+  // A signer that lies about MRENCLAVE is what it does not catch (LoadAndVerify does).
+  t = signed_;
+  t[BodyAt() + 56] ^= 0x01;
+  Resign(t);
+  EXPECT_TRUE(LoadAndVerifyExceptMeasurement(t).ok());
+  EXPECT_THAT(LoadAndVerify(t).status().message(), HasSubstr("MRENCLAVE mismatch"));
+}
+
 TEST(UnsignedTest, MeasureNeedsSignature) {
   Bytes elf = TestEnclaveBytes();
   Status s = VerifySignedImage(elf);

@@ -140,9 +140,13 @@ image::EnclaveConfig LoadConfig() {
   void* p = mmap(nullptr, g.image_size, PROT_READ, MAP_SHARED, kImageFd, 0);
   if (p == MAP_FAILED) Fail("mapping the image memfd failed: " + Errno(errno));
   g.image = static_cast<const uint8_t*>(p);
-  // The daemon verified the image; checking again costs ~1 ms per MiB and means the heap,
-  // stack and thread counts used below are the signed ones, whoever started us.
-  auto img = image::LoadAndVerify(ByteSpan(g.image, g.image_size));
+  // The daemon verified this memfd in full before it sealed it and handed it over, and
+  // CheckDescriptors saw the seals, so these bytes are the ones it measured. Checked again
+  // here: the signature, the signed fields and the ELF's hash (any changed byte is refused,
+  // and the heap, stack and thread counts and Debug used below are the signer's, whoever
+  // started us); not recomputed: MRENCLAVE, which this process does not use (the daemon
+  // reports identity) and which cost ~1 ms of every launch.
+  auto img = image::LoadAndVerifyExceptMeasurement(ByteSpan(g.image, g.image_size));
   if (!img.ok()) Fail("the enclave image does not verify: " + img.status().message());
   if (img->config.num_tcs != g.num_slots)
     Fail("the call channel has " + std::to_string(g.num_slots) + " slots but the signed image's NumTCS is " +
