@@ -139,7 +139,7 @@ class KeyService {
   bool development() const { return development_; }
 
  private:
-  Key root_;
+  Key prk_;  // HKDF-Extract(salt, root): derivations run only HKDF-Expand (one HMAC)
   Digest platform_id_{};
   bool development_;
   Quoter quoter_;

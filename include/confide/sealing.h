@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "confide/bytes.h"
 #include "confide/platform_services.h"
@@ -42,6 +43,22 @@ struct Unsealed {
 // SecurityVersion (kPermissionDenied), and any blob whose key or contents do not check out
 // (kVerificationFailed: other signer, other MRENCLAVE under UNIQUE, another platform, a flipped bit).
 Result<Unsealed> Unseal(ByteSpan blob);
+
+// The same, with the caller's memory (as SGX's sgx_seal_data / sgx_unseal_data): no
+// allocation and no extra pass over large data. SealTo needs `out` of exactly
+// SealedSize(plaintext.size(), aad.size()) bytes.
+size_t SealedSize(size_t plaintext_size, size_t aad_size);
+Status SealTo(ByteSpan plaintext, ByteSpan aad, KeyPolicy policy, std::span<uint8_t> out);
+// The plaintext length a blob declares (its header checked as Unseal does, not its MAC).
+Result<size_t> SealedPlaintextSize(ByteSpan blob);
+struct UnsealedView {
+  ByteSpan aad;  // points into the blob
+  KeyPolicy policy = KeyPolicy::kProduct;
+  uint16_t svn = 0;
+};
+// Refuses as Unseal does; `plaintext_out` must be exactly SealedPlaintextSize(blob) bytes and
+// is zeroed when the blob does not verify.
+Result<UnsealedView> UnsealTo(ByteSpan blob, std::span<uint8_t> plaintext_out);
 
 // ---------------------------------------------------------------- local attestation
 // The target info another enclave needs to make a report for this one.

@@ -50,8 +50,12 @@ Identity IdentityOf(const image::SignedImage& image) {
   return id;
 }
 
-KeyService::KeyService(const Key& root, bool development) : root_(root), development_(development) {
-  Bytes mac = crypto::Hmac(crypto::HashAlg::kSha256, root_, AsBytes(kPlatformIdLabel));
+KeyService::KeyService(const Key& root, bool development) : development_(development) {
+  // HKDF (RFC 5869) split in its two steps: Extract once here, Expand per key.
+  Bytes prk = crypto::Hmac(crypto::HashAlg::kSha256, AsBytes(kDeriveSalt), root);
+  std::memcpy(prk_.data(), prk.data(), prk_.size());
+  SecureZero(prk);
+  Bytes mac = crypto::Hmac(crypto::HashAlg::kSha256, root, AsBytes(kPlatformIdLabel));
   Bytes in(kPlatformIdLabel.begin(), kPlatformIdLabel.end());
   Append(in, mac);
   Bytes id = crypto::Sha256(in);
@@ -60,7 +64,7 @@ KeyService::KeyService(const Key& root, bool development) : root_(root), develop
   SecureZero(in);
 }
 
-KeyService::~KeyService() { SecureZero(root_.data(), root_.size()); }
+KeyService::~KeyService() { SecureZero(prk_.data(), prk_.size()); }
 
 Result<Key> KeyService::DeriveKey(const Identity& caller, const KeyRequest& request) const {
   if (request.name != KeyName::kSeal && request.name != KeyName::kReport)
@@ -75,11 +79,13 @@ Result<Key> KeyService::DeriveKey(const Identity& caller, const KeyRequest& requ
                             std::to_string(caller.security_version) +
                             ": enclaves derive keys of their own and older versions only (data from a newer "
                             "version needs that version or a later one)");
+  // HKDF-Expand for one 32-byte block: T(1) = HMAC(PRK, info || 0x01).
   Bytes info = Material(caller, request);
-  auto okm = crypto::Hkdf(crypto::HashAlg::kSha256, root_, AsBytes(kDeriveSalt), info, sizeof(Key));
-  if (!okm.ok()) return okm.status();
+  info.push_back(0x01);
+  Bytes okm = crypto::Hmac(crypto::HashAlg::kSha256, prk_, info);
   Key key;
-  std::memcpy(key.data(), okm->data(), key.size());
+  std::memcpy(key.data(), okm.data(), key.size());
+  SecureZero(okm);
   return key;
 }
 

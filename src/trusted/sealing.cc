@@ -146,37 +146,59 @@ Result<Key> GetSealKey(KeyPolicy policy, const KeyId& key_id, std::optional<uint
   return key;
 }
 
-Result<Bytes> Seal(ByteSpan plaintext, ByteSpan aad, KeyPolicy policy) {
+size_t SealedSize(size_t plaintext_size, size_t aad_size) {
+  return kHeaderSize + aad_size + plaintext_size + kTagSize;
+}
+
+Status SealTo(ByteSpan plaintext, ByteSpan aad, KeyPolicy policy, std::span<uint8_t> out) {
   if (policy != KeyPolicy::kUnique && policy != KeyPolicy::kProduct)
     return InvalidArgument("unknown seal policy " + std::to_string(static_cast<int>(policy)));
   if (plaintext.size() > kMaxPlaintext)
     return OutOfRange("cannot seal " + std::to_string(plaintext.size()) + " bytes in one blob (AES-GCM allows " +
                       std::to_string(kMaxPlaintext) + "); split the data");
   if (aad.size() > UINT32_MAX) return OutOfRange("associated data over 4 GiB cannot be sealed");
+  if (out.size() != SealedSize(plaintext.size(), aad.size()))
+    return InvalidArgument("the output buffer holds " + std::to_string(out.size()) + " bytes; this blob needs " +
+                           std::to_string(SealedSize(plaintext.size(), aad.size())) + " (SealedSize)");
   CONFIDE_ASSIGN_OR_RETURN(ps::ReportBody self, internal::CachedIdentity());
   Header h;
   h.policy = policy;
   h.svn = self.identity.security_version;
   h.aad_len = static_cast<uint32_t>(aad.size());
   h.ciphertext_len = plaintext.size();
-  CONFIDE_RETURN_IF_ERROR(crypto::RandomFill(h.key_id.data(), h.key_id.size()));
-  CONFIDE_RETURN_IF_ERROR(crypto::RandomFill(h.iv, sizeof h.iv));
+  uint8_t fresh[sizeof h.key_id + sizeof h.iv];  // one DRBG call for both
+  CONFIDE_RETURN_IF_ERROR(crypto::RandomFill(fresh, sizeof fresh));
+  std::memcpy(h.key_id.data(), fresh, sizeof h.key_id);
+  std::memcpy(h.iv, fresh + sizeof h.key_id, sizeof h.iv);
   CONFIDE_ASSIGN_OR_RETURN(Key key, GetSealKey(policy, h.key_id, h.svn));
   auto gcm = crypto::AesGcm::Create(key);
   SecureZero(key.data(), key.size());
   if (!gcm.ok()) return gcm.status();
-  Bytes blob(kHeaderSize + aad.size() + plaintext.size() + kTagSize);
-  WriteHeader(h, blob.data());
-  if (!aad.empty()) std::memcpy(blob.data() + kHeaderSize, aad.data(), aad.size());
+  WriteHeader(h, out.data());
+  if (!aad.empty()) std::memmove(out.data() + kHeaderSize, aad.data(), aad.size());
   // The header is authenticated with the caller's data: no field can change unnoticed.
-  ByteSpan authenticated(blob.data(), kHeaderSize + aad.size());
-  uint8_t* ct = blob.data() + kHeaderSize + aad.size();
-  CONFIDE_RETURN_IF_ERROR(gcm->Encrypt(ByteSpan(h.iv), authenticated, plaintext, ct, ct + plaintext.size()));
+  ByteSpan authenticated(out.data(), kHeaderSize + aad.size());
+  uint8_t* ct = out.data() + kHeaderSize + aad.size();
+  return gcm->Encrypt(ByteSpan(h.iv), authenticated, plaintext, ct, ct + plaintext.size());
+}
+
+Result<Bytes> Seal(ByteSpan plaintext, ByteSpan aad, KeyPolicy policy) {
+  Bytes blob(SealedSize(plaintext.size(), aad.size()));
+  CONFIDE_RETURN_IF_ERROR(SealTo(plaintext, aad, policy, blob));
   return blob;
 }
 
-Result<Unsealed> Unseal(ByteSpan blob) {
+Result<size_t> SealedPlaintextSize(ByteSpan blob) {
   CONFIDE_ASSIGN_OR_RETURN(Header h, ReadHeader(blob));
+  return static_cast<size_t>(h.ciphertext_len);
+}
+
+Result<UnsealedView> UnsealTo(ByteSpan blob, std::span<uint8_t> plaintext_out) {
+  CONFIDE_ASSIGN_OR_RETURN(Header h, ReadHeader(blob));
+  size_t ct_len = static_cast<size_t>(h.ciphertext_len);
+  if (plaintext_out.size() != ct_len)
+    return InvalidArgument("the plaintext buffer holds " + std::to_string(plaintext_out.size()) +
+                           " bytes; this blob's plaintext is " + std::to_string(ct_len) + " (SealedPlaintextSize)");
   CONFIDE_ASSIGN_OR_RETURN(ps::ReportBody self, internal::CachedIdentity());
   if (h.svn > self.identity.security_version)
     return PermissionDenied("the blob was sealed by SecurityVersion " + std::to_string(h.svn) +
@@ -189,11 +211,8 @@ Result<Unsealed> Unseal(ByteSpan blob) {
   SecureZero(key->data(), key->size());
   if (!gcm.ok()) return gcm.status();
   size_t aad_end = kHeaderSize + h.aad_len;
-  size_t ct_len = static_cast<size_t>(h.ciphertext_len);
-  Unsealed out;
-  out.plaintext = SecureBytes(ct_len);
   Status s = gcm->Decrypt(ByteSpan(h.iv), blob.first(aad_end), blob.subspan(aad_end, ct_len),
-                          blob.subspan(aad_end + ct_len, kTagSize), out.plaintext.data());
+                          blob.subspan(aad_end + ct_len, kTagSize), plaintext_out.data());
   if (!s.ok()) {
     if (s.code() != Code::kVerificationFailed) return s;
     return VerificationFailed(
@@ -202,9 +221,17 @@ Result<Unsealed> Unseal(ByteSpan blob) {
         "under policy UNIQUE, on another platform (or one whose root secret was replaced), or it was changed "
         "after sealing");
   }
-  out.aad.assign(blob.begin() + kHeaderSize, blob.begin() + static_cast<ptrdiff_t>(aad_end));
-  out.policy = h.policy;
-  out.svn = h.svn;
+  return UnsealedView{blob.subspan(kHeaderSize, h.aad_len), h.policy, h.svn};
+}
+
+Result<Unsealed> Unseal(ByteSpan blob) {
+  CONFIDE_ASSIGN_OR_RETURN(size_t n, SealedPlaintextSize(blob));
+  Unsealed out;
+  out.plaintext = SecureBytes(n);
+  CONFIDE_ASSIGN_OR_RETURN(UnsealedView v, UnsealTo(blob, std::span<uint8_t>(out.plaintext.data(), n)));
+  out.aad.assign(v.aad.begin(), v.aad.end());
+  out.policy = v.policy;
+  out.svn = v.svn;
   return out;
 }
 

@@ -64,6 +64,24 @@ TEST(KeyService, SameInputsSameKeyAndEveryInputMatters) {
   EXPECT_NE(base, Derive(other_root, id, Seal(KeyPolicy::kProduct, 5)));  // platform
 }
 
+// The derivation is plain RFC 5869 HKDF-SHA-256 over the documented inputs (docs/sealing.md),
+// so anyone holding a root can recompute a key with any HKDF implementation.
+TEST(KeyService, DerivationIsHkdfOverTheDocumentedMaterial) {
+  Key root = RootOf(9);
+  KeyService ks(root, false);
+  Identity id = MakeIdentity(0xA1, 0xB1, 0x0203, 5, true);
+  Bytes info = {1, 0, 2, 0, 4, 0, 1};  // seal, PRODUCT, svn 4, debug
+  info.insert(info.end(), 32, 0);      // MRENCLAVE: zero under PRODUCT
+  info.insert(info.end(), 32, 0xB1);   // MRSIGNER
+  info.push_back(0x03);                // ProductID, little-endian
+  info.push_back(0x02);
+  info.insert(info.end(), 32, 7);      // key id
+  auto expected = crypto::Hkdf(crypto::HashAlg::kSha256, root, AsBytes("confide/platform-key-derivation/v1"), info, 32);
+  ASSERT_TRUE(expected.ok());
+  Key got = Derive(ks, id, Seal(KeyPolicy::kProduct, 4));
+  EXPECT_EQ(Bytes(got.begin(), got.end()), Bytes(expected->data(), expected->data() + 32));
+}
+
 TEST(KeyService, ProductPolicyBindsSignerAndProductNotMrenclave) {
   KeyService ks(RootOf(1), false);
   Identity v1 = MakeIdentity(0xA1, 0xB1, 3, 5);

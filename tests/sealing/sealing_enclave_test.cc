@@ -292,6 +292,17 @@ TEST_P(Sealing, UniqueBindsMrenclaveProductSharesAcrossBuilds) {
   EXPECT_EQ(opened->plaintext, "my product");
 }
 
+TEST_P(Sealing, CallerBufferVariantsRoundTripAndCheckSizes) {
+  Enclave e = Open(SEALING_V1);
+  ASSERT_TRUE(e.ok());
+  Bytes out(1024);
+  size_t len = 0;
+  auto rc = caller_buffers(e.get(), out.data(), out.size(), &len);
+  out.resize(len);
+  Status s = FromCall(rc, out);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
 // ---------------------------------------------------------------- damaged blobs
 TEST_P(Sealing, DamagedBlobsAreRefusedEachWithItsOwnError) {
   Enclave e = Open(SEALING_V1);

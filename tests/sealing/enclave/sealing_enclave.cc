@@ -1,5 +1,6 @@
 // A test enclave exposing sealing and local attestation to the host test (sealing_test.edl).
 // Built several times with other signers, versions, products and code (CMakeLists.txt).
+#include <algorithm>
 #include <cstring>
 
 #include "confide/crypto.h"
@@ -96,4 +97,40 @@ int raw_platform(const uint8_t* request, size_t len, uint8_t* out, size_t cap, s
   auto r = trusted::PlatformCall(Bytes(request, request + len));
   if (!r.ok()) return Fail(r.status(), out, cap, out_len);
   return Put(*r, out, cap, out_len);
+}
+
+int caller_buffers(uint8_t* out, size_t cap, size_t* out_len) {
+  auto fail = [&](const std::string& what) {
+    return Fail(Status(Code::kInternal, what), out, cap, out_len);
+  };
+  Bytes plain = crypto::RandomBytes(5000);
+  Bytes aad = {1, 2, 3};
+  Bytes blob(trusted::SealedSize(plain.size(), aad.size()) + 1);
+  Status wrong = trusted::SealTo(plain, aad, ps::KeyPolicy::kUnique, blob);
+  if (wrong.code() != Code::kInvalidArgument || wrong.message().find("needs 5087 (SealedSize)") == std::string::npos)
+    return fail("SealTo accepted a wrong-sized buffer: " + wrong.ToString());
+  blob.pop_back();
+  Status sealed = trusted::SealTo(plain, aad, ps::KeyPolicy::kUnique, blob);
+  if (!sealed.ok()) return fail("SealTo: " + sealed.ToString());
+  auto n = trusted::SealedPlaintextSize(blob);
+  if (!n.ok() || *n != plain.size()) return fail("SealedPlaintextSize");
+  Bytes small(*n - 1);
+  auto refused = trusted::UnsealTo(blob, small);
+  if (refused.ok() || refused.status().code() != Code::kInvalidArgument ||
+      refused.status().message().find("plaintext is 5000") == std::string::npos)
+    return fail("UnsealTo accepted a wrong-sized buffer");
+  Bytes back(*n);
+  auto view = trusted::UnsealTo(blob, back);
+  if (!view.ok()) return fail("UnsealTo: " + view.status().ToString());
+  if (back != plain || Bytes(view->aad.begin(), view->aad.end()) != aad || view->policy != ps::KeyPolicy::kUnique)
+    return fail("UnsealTo returned other contents");
+  // A failed unseal leaves no plaintext behind in the caller's buffer.
+  blob[100] ^= 1;
+  std::fill(back.begin(), back.end(), 0xEE);
+  auto bad = trusted::UnsealTo(blob, back);
+  if (bad.ok() || bad.status().code() != Code::kVerificationFailed) return fail("UnsealTo accepted a flipped bit");
+  if (std::any_of(back.begin(), back.end(), [](uint8_t b) { return b != 0; }))
+    return fail("UnsealTo left bytes in the buffer after a failed MAC");
+  *out_len = 0;
+  return 0;
 }
