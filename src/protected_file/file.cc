@@ -402,11 +402,13 @@ Status ProtectedFile::Write(ByteSpan data) {
 
 Result<uint64_t> ProtectedFile::Seek(int64_t offset, Whence whence) {
   CONFIDE_RETURN_IF_ERROR(Usable(false));
-  int64_t base = whence == Whence::kSet ? 0 : whence == Whence::kCurrent ? int64_t(position_) : int64_t(size_);
-  if ((offset < 0 && base < -offset) || (offset > 0 && uint64_t(offset) > kMaxFileSize - uint64_t(base)))
+  uint64_t base = whence == Whence::kSet ? 0 : whence == Whence::kCurrent ? position_ : size_;
+  // Magnitudes in uint64_t: negating INT64_MIN would overflow.
+  uint64_t magnitude = offset < 0 ? uint64_t(-(offset + 1)) + 1 : uint64_t(offset);
+  if (offset < 0 ? magnitude > base : magnitude > kMaxFileSize - std::min(base, kMaxFileSize))
     return OutOfRange("protected file '" + name_ + "': seek to " + std::to_string(base) + " + " +
                       std::to_string(offset) + " is before the start or past the 16 TiB limit");
-  position_ = uint64_t(base + offset);
+  position_ = offset < 0 ? base - magnitude : base + magnitude;
   return position_;
 }
 

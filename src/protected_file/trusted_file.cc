@@ -155,11 +155,11 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(const std::string& pa
     create.svn = self.identity.security_version;
     CONFIDE_RETURN_IF_ERROR(crypto::RandomFill(create.key_id.data(), create.key_id.size()));
   }
-  KeyResolver resolver = [policy, mode](const KeyRef& ref) -> Result<SecureBytes> {
+  KeyResolver resolver = [policy](const KeyRef& ref) -> Result<SecureBytes> {
     if (ref.source != KeySource::kSealKey)
       return InvalidArgument("the file was created with a caller key, not a sealing key: open it with "
                              "ProtectedFile::Open(path, mode, key)");
-    if (mode != FileMode::kCreate && ref.policy != policy)
+    if (ref.policy != policy)
       return PermissionDenied(std::string("the file is sealed under policy ") +
                               (ref.policy == platform_services::KeyPolicy::kUnique ? "UNIQUE" : "PRODUCT") +
                               "; open it with that policy");

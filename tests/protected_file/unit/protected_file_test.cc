@@ -136,6 +136,9 @@ TEST_F(ProtectedFileTest, CursorSeekTellAndGapIsZeroFilled) {
   auto bad = (*f)->Seek(-1, Whence::kSet);
   EXPECT_EQ(bad.status().code(), Code::kOutOfRange);
   EXPECT_THAT(bad.status().message(), HasSubstr("before the start"));
+  EXPECT_EQ((*f)->Seek(INT64_MIN, Whence::kEnd).status().code(), Code::kOutOfRange);
+  EXPECT_EQ((*f)->Seek(INT64_MAX, Whence::kCurrent).status().code(), Code::kOutOfRange);
+  EXPECT_EQ((*f)->Tell(), 10004u);  // a refused seek leaves the position alone
   ASSERT_TRUE((*f)->Close().ok());
 
   auto back = ReadFile();
