@@ -84,6 +84,39 @@ Result<std::string> SniffFormat(ByteSpan e) {
                      "nor a DCAP ECDSA quote)");
 }
 
+Status Malformed(const Status& s) {
+  return InvalidArgument("malformed TCG DICE evidence extension (2.23.133.5.4.9): " + s.message());
+}
+
+// The claims buffer: a map whose "pubkey-hash" is a CoSWID hash-entry [alg, hash]; other
+// claims (e.g. "nonce") are skipped.
+Status ParseClaims(ExtractedEvidence& out) {
+  cbor::Reader cr(out.claims_buffer);
+  auto n = cr.Expect(5, "claims map");
+  if (!n.ok()) return Malformed(n.status());
+  for (uint64_t i = 0; i < *n; ++i) {
+    auto name = cr.ReadText("claim name");
+    if (!name.ok()) return Malformed(name.status());
+    if (*name != "pubkey-hash") {
+      if (Status s = cr.Skip(); !s.ok()) return Malformed(s);
+      continue;
+    }
+    auto entry = cr.ReadBytes("pubkey-hash");
+    if (!entry.ok()) return Malformed(entry.status());
+    cbor::Reader er(*entry);
+    auto count = er.Expect(4, "hash-entry");
+    if (!count.ok() || *count != 2) return Malformed(InvalidArgument("hash-entry must be [alg, hash]"));
+    auto alg = er.Expect(0, "hash algorithm");
+    if (!alg.ok()) return Malformed(alg.status());
+    auto h = er.ReadBytes("hash value");
+    if (!h.ok()) return Malformed(h.status());
+    out.pubkey_hash_alg = *alg;
+    out.pubkey_hash.assign(h->begin(), h->end());
+  }
+  if (!cr.empty()) return Malformed(InvalidArgument("bytes after the claims map"));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<uint64_t> CborTagForFormat(std::string_view format) {
@@ -178,60 +211,35 @@ Result<ExtractedEvidence> ExtractEvidence(const x509::Certificate& cert) {
   if (dice.ok()) {
     out.oid = std::string(kTcgDiceTaggedEvidenceOid);
     cbor::Reader r(*dice);
-    auto bad = [](const Status& s) {
-      return InvalidArgument("malformed TCG DICE evidence extension (2.23.133.5.4.9): " + s.message());
-    };
     auto tag = r.Expect(6, "tagged evidence");
-    if (!tag.ok()) return bad(tag.status());
+    if (!tag.ok()) return Malformed(tag.status());
     out.cbor_tag = *tag;
     CONFIDE_ASSIGN_OR_RETURN(out.format, FormatForCborTag(*tag));
     // Either tag([evidence, claims-buffer]) (CCC interoperable RA-TLS, what confide emits)
     // or tag(evidence).
-    auto head = r.ReadHead();
-    if (!head.ok()) return bad(head.status());
-    if (head->major == 4) {
-      if (head->value != 2) return bad(InvalidArgument("the tagged array must have 2 entries, has " + std::to_string(head->value)));
+    cbor::Reader peek = r;
+    auto head = peek.ReadHead();
+    if (!head.ok()) return Malformed(head.status());
+    if (head->major == 2) {
       auto ev = r.ReadBytes("evidence");
-      if (!ev.ok()) return bad(ev.status());
+      if (!ev.ok()) return Malformed(ev.status());
+      out.evidence.assign(ev->begin(), ev->end());
+    } else if (head->major == 4) {
+      r = peek;
+      if (head->value != 2)
+        return Malformed(InvalidArgument("the tagged array must have 2 entries, has " + std::to_string(head->value)));
+      auto ev = r.ReadBytes("evidence");
+      if (!ev.ok()) return Malformed(ev.status());
       auto claims = r.ReadBytes("claims buffer");
-      if (!claims.ok()) return bad(claims.status());
+      if (!claims.ok()) return Malformed(claims.status());
       out.evidence.assign(ev->begin(), ev->end());
       out.claims_buffer.assign(claims->begin(), claims->end());
-      cbor::Reader cr(out.claims_buffer);
-      auto n = cr.Expect(5, "claims map");
-      if (!n.ok()) return bad(n.status());
-      for (uint64_t i = 0; i < *n; ++i) {
-        auto name = cr.ReadText("claim name");
-        if (!name.ok()) return bad(name.status());
-        if (*name != "pubkey-hash") {
-          if (Status s = cr.Skip(); !s.ok()) return bad(s);
-          continue;
-        }
-        auto entry = cr.ReadBytes("pubkey-hash");
-        if (!entry.ok()) return bad(entry.status());
-        cbor::Reader er(*entry);
-        auto cnt = er.Expect(4, "hash-entry");
-        auto alg = cnt.ok() && *cnt == 2 ? er.Expect(0, "hash algorithm") : Result<uint64_t>(InvalidArgument("hash-entry must be [alg, hash]"));
-        if (!alg.ok()) return bad(alg.status());
-        auto h = er.ReadBytes("hash value");
-        if (!h.ok()) return bad(h.status());
-        out.pubkey_hash_alg = *alg;
-        out.pubkey_hash.assign(h->begin(), h->end());
-      }
-      if (!cr.empty()) return bad(InvalidArgument("bytes after the claims map"));
-    } else if (head->major == 2) {
-      // Rewind: read the byte string whose head we just consumed.
-      cbor::Reader again(*dice);
-      (void)again.Expect(6, "tag");
-      auto ev = again.ReadBytes("evidence");
-      if (!ev.ok()) return bad(ev.status());
-      out.evidence.assign(ev->begin(), ev->end());
-      r = again;
+      CONFIDE_RETURN_IF_ERROR(ParseClaims(out));
     } else {
-      return bad(InvalidArgument("the tag must wrap an array [evidence, claims] or a byte string"));
+      return Malformed(InvalidArgument("the tag must wrap an array [evidence, claims] or a byte string"));
     }
-    if (!r.empty()) return bad(InvalidArgument("bytes after the tagged evidence"));
-    if (out.evidence.empty()) return bad(InvalidArgument("the evidence is empty"));
+    if (!r.empty()) return Malformed(InvalidArgument("bytes after the tagged evidence"));
+    if (out.evidence.empty()) return Malformed(InvalidArgument("the evidence is empty"));
     if (out.cbor_tag == kCborTagIntelTeeQuote) out.format = IntelQuoteFormat(out.evidence);
     return out;
   }
