@@ -210,5 +210,27 @@ TEST(ProvisionCli, UsageAndInputErrors) {
   EXPECT_THAT(ParseOut(r)["error"].get<std::string>(), HasSubstr("was not issued by this CA"));
 }
 
+// --policy applies to the hardware formats too (through the same registry).
+TEST(VerifyPolicyCli, SgxQuoteWithPolicy) {
+  const std::string dir = std::string(CONFIDE_TEST_VECTORS) + "/phala-dcap-qvl/";
+  TempDir d;
+  auto run = [&](const std::string& policy) {
+    EXPECT_TRUE(WriteFile(d / "p.json", AsBytes(policy)).ok());
+    return RunCli({"verify", "--format", "sgx-ecdsa", "--evidence", dir + "sgx_quote", "--collateral",
+                   dir + "sgx_quote_collateral.json", "--at", "2025-07-01T12:00:00Z", "--policy", d / "p.json",
+                   "--json"});
+  };
+  // The vector is ConfigurationAndSWHardeningNeeded: the default allow-list refuses it.
+  auto r = run("{}");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(ParseOut(r)["error"].get<std::string>(),
+              HasSubstr("claim 'tcb_status': expected one of [UpToDate], got ConfigurationAndSWHardeningNeeded"));
+  r = run(R"({"tcb_status":["ConfigurationAndSWHardeningNeeded"],"claims":{"isv_svn":{"min":0},"fmspc":{"equals":"00A067110000"}}})");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = run(R"({"tcb_status":["ConfigurationAndSWHardeningNeeded"],"claims":{"fmspc":{"equals":"00906ed50000"}}})");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(ParseOut(r)["error"].get<std::string>(), HasSubstr("claim 'fmspc': expected 00906ed50000, got 00a067110000"));
+}
+
 }  // namespace
 }  // namespace confide::testing
