@@ -302,6 +302,32 @@ TEST_F(ProtectedFileTest, OpeningAnEmptyStoreIsRefused) {
   EXPECT_THAT(f.status().message(), HasSubstr("no metadata node"));
 }
 
+// A store whose commit fails (a full disk): the error reaches the caller, and the file refuses
+// further use instead of guessing what the store holds.
+class FailingCommitStore : public MemoryNodeStore {
+ public:
+  using MemoryNodeStore::MemoryNodeStore;
+  bool fail = false;
+  Status Commit() override { return fail ? IoError("disk full") : MemoryNodeStore::Commit(); }
+};
+
+TEST_F(ProtectedFileTest, FailedCommitLeavesTheFileUnusable) {
+  auto store = std::make_unique<FailingCommitStore>(nodes_);
+  FailingCommitStore* raw = store.get();
+  auto f = ProtectedFile::OpenStore(std::move(store), "data.bin", FileMode::kCreate, key_);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Write(AsBytes("x")).ok());
+  raw->fail = true;
+  Status s = (*f)->Flush();
+  EXPECT_EQ(s.code(), Code::kIo);
+  EXPECT_THAT(s.message(), HasSubstr("disk full"));
+  raw->fail = false;
+  Status again = (*f)->Write(AsBytes("y"));
+  EXPECT_EQ(again.code(), Code::kIo);
+  EXPECT_THAT(again.message(), HasSubstr("unusable after a failed write-back"));
+  EXPECT_EQ((*f)->Close().code(), Code::kIo);
+}
+
 // ---------------------------------------------------------------- attacks
 
 TEST_F(ProtectedFileTest, WrongKeyIsRefused) {
