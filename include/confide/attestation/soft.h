@@ -128,7 +128,8 @@ struct VerifiedPlatform {
 
 // Collateral JSON: {"version":1,"tcb_info":"<exact signed text>","tcb_info_signature":"<hex r||s>",
 // "tcb_signing_chain":"<PEM: TCB signing cert[, root]>","crls":["<PEM CRL>", ...]}.
-// Parsed once and reused for many quotes; time- and root-independent checks are cached.
+// Parsed once and reused for many quotes (from several threads); time- and root-independent
+// checks are cached.
 class SoftCollateral {
  public:
   static Result<SoftCollateral> Parse(ByteSpan json);
@@ -137,7 +138,6 @@ class SoftCollateral {
   ~SoftCollateral();
 
   const TcbInfo& tcb_info() const;
-  const std::vector<x509::Crl>& crls() const;
 
   // TCB-signing chain to `root` and the TCB info signature, CRL signatures (cached per root).
   Status CheckSignatures(const x509::Certificate& root) const;

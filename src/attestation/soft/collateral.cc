@@ -135,7 +135,6 @@ SoftCollateral::SoftCollateral(SoftCollateral&&) noexcept = default;
 SoftCollateral& SoftCollateral::operator=(SoftCollateral&&) noexcept = default;
 SoftCollateral::~SoftCollateral() = default;
 const TcbInfo& SoftCollateral::tcb_info() const { return state_->tcb_info; }
-const std::vector<x509::Crl>& SoftCollateral::crls() const { return state_->crls; }
 
 Result<SoftCollateral> SoftCollateral::Parse(ByteSpan json) {
   constexpr std::string_view kDoc = "soft collateral";

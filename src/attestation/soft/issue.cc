@@ -9,22 +9,13 @@
 #include <memory>
 
 #include "confide/attestation/soft.h"
+#include "crypto/openssl_util.h"
 
 namespace confide::attestation::soft {
 namespace {
 
-std::string OpenSslErrors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "no detail" : out;
-}
-Status Failure(const std::string& what) { return CryptoError(what + " (OpenSSL: " + OpenSslErrors() + ")"); }
+using crypto::internal::OpenSslErrors;
+Status Failure(const std::string& what) { return crypto::internal::CryptoFailure(what); }
 
 template <auto F>
 struct Deleter {
@@ -41,8 +32,8 @@ using ObjPtr = std::unique_ptr<ASN1_OBJECT, Deleter<ASN1_OBJECT_free>>;
 using IntPtr = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER_free>>;
 using TimePtr = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME_free>>;
 using RevokedPtr = std::unique_ptr<X509_REVOKED, Deleter<X509_REVOKED_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
+using crypto::internal::BioPtr;
+using crypto::internal::BnPtr;
 
 time_t ToTimeT(UnixTime t) { return static_cast<time_t>(t.time_since_epoch().count()); }
 

@@ -1,6 +1,5 @@
 // Soft quote encoding, the platform certificate extension and the signer.
 #include <algorithm>
-#include <cstring>
 
 #include "confide/attestation/soft.h"
 
@@ -137,18 +136,19 @@ Result<QuoteSigner> QuoteSigner::Create(crypto::PKey attestation_key, std::vecto
 }
 
 Result<Bytes> QuoteSigner::Sign(const platform_services::ReportBody& body) const {
-  Quote q;
-  q.body = body;
-  q.attestation_key = raw_key_;
-  Bytes signed_bytes;
-  AppendHeader(signed_bytes, q.version, q.key_type);
-  Append(signed_bytes, platform_services::EncodeReportBody(body));
-  Append(signed_bytes, raw_key_);
-  CONFIDE_ASSIGN_OR_RETURN(Bytes sig, crypto::EcdsaSignRaw(key_, crypto::HashAlg::kSha256, signed_bytes));
+  Bytes out;
+  AppendHeader(out, kQuoteVersion, kKeyTypeEcdsaP256);
+  Append(out, platform_services::EncodeReportBody(body));
+  Append(out, raw_key_);
+  CONFIDE_ASSIGN_OR_RETURN(Bytes sig, crypto::EcdsaSignRaw(key_, crypto::HashAlg::kSha256, out));
   if (sig.size() != kSignatureSize) return Internal("ECDSA P-256 raw signature is not 64 bytes");
-  std::copy(sig.begin(), sig.end(), q.signature.begin());
-  for (const auto& c : chain_) q.certificates.push_back(c.der());
-  return EncodeQuote(q);
+  Append(out, sig);
+  std::vector<Bytes> certs;
+  for (const auto& c : chain_) certs.push_back(c.der());
+  Bytes cert_data = CertificationData(certs);
+  AppendU32Le(out, static_cast<uint32_t>(cert_data.size()));
+  Append(out, cert_data);
+  return out;
 }
 
 }  // namespace confide::attestation::soft
