@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
-#include <optional>
 
 #include "confide/crypto.h"
 #include "confide/protected_file.h"
