@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "attestation/soft_fixture.h"
 #include "confide/attestation/policy.h"
 #include "confide/attestation/registry.h"
@@ -196,6 +200,24 @@ TEST(Registry, VerifiesSoftThroughInputs) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
   EXPECT_THAT(missing.status().message(), HasSubstr("no evidence format 'tpm'"));
+}
+
+TEST(Registry, VerifyInputsFromPaths) {
+  soft::testing::Pki pki;
+  std::string dir = "/tmp/confide-registry-" + std::to_string(::getpid());
+  ASSERT_TRUE(SaveCa(pki.ca, dir).ok());
+  ASSERT_TRUE(WriteFile(dir + "/c.json", pki.CollateralJson(SampleTcbInfo(At(kStart)))).ok());
+  auto in = LoadVerifyInputs({dir + "/c.json", dir + "/root.pem", "", ""}, At(kNow));
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  EXPECT_TRUE(in->endorsement.empty());
+  auto r = Registry::Default().Verify("soft", pki.Quote(), *in);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  auto missing = LoadVerifyInputs({dir + "/none.json", "", "", ""}, At(kNow));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("collateral"));
+  EXPECT_THAT(missing.status().message(), HasSubstr(dir + "/none.json"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Registry, AttesterSlot) {
