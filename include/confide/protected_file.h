@@ -124,7 +124,7 @@ namespace confide::trusted {
 enum class FileMode {
   kRead,       // an existing file, read only
   kReadWrite,  // an existing file, read and write
-  kCreate,     // a new empty file (an existing one is replaced at the first flush)
+  kCreate,     // a new empty file, committed by Open (replacing an existing one atomically)
 };
 enum class Whence { kSet, kCurrent, kEnd };
 
@@ -171,7 +171,8 @@ class ProtectedFile {
   uint64_t Size() const { return size_; }
   // Sets the size: shrinking drops the tail, growing appends zero bytes.
   Status Truncate(uint64_t size);
-  // Encrypts every changed block, updates the tree and metadata and commits them to the store.
+  // Encrypts every changed block, updates the tree and metadata and commits them to the store:
+  // writes are durable from here on (not before).
   Status Flush();
   // Flushes (when writable), then wipes keys and decrypted blocks. Every later call fails.
   Status Close();
