@@ -117,10 +117,13 @@ Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy,
   }
 }
 
-void PublishState(SlotControl& c, Side side, SlotState s) {
+bool PublishState(SlotControl& c, Side side, SlotState s, bool wake) {
   c.state.store(static_cast<uint32_t>(s), std::memory_order_seq_cst);
+  if (!wake) return false;
   std::atomic<uint32_t>& other = side == Side::kHost ? c.enclave_sleeping : c.host_sleeping;
-  if (other.load(std::memory_order_seq_cst) != 0) FutexWake(c.state);
+  if (other.load(std::memory_order_seq_cst) == 0) return false;
+  FutexWake(c.state);
+  return true;
 }
 
 }  // namespace confide::soft

@@ -105,8 +105,10 @@ struct WaitPolicy {
 // `check_ms` it calls `alive()`; when that returns a non-OK Status, the wait ends with it.
 Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy,
                     const std::function<bool(SlotState)>& pred, const std::function<Status()>& alive);
-// Publishes a new state and wakes the other side if it sleeps.
-void PublishState(SlotControl& c, Side side, SlotState s);
+// Publishes a new state and, when `wake`, wakes the other side if it sleeps. Returns whether
+// it had to wake it: then the other side needs a wake-up latency before it answers, so
+// spinning for its answer is wasted.
+bool PublishState(SlotControl& c, Side side, SlotState s, bool wake = true);
 
 // Futex helpers on a word in shared (not private) memory.
 void FutexWake(std::atomic<uint32_t>& word);

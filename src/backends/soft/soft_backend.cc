@@ -194,8 +194,11 @@ class SoftBackend : public Backend {
     bool spin = options_.switchless ||
                 (options_.ecall_switchless != nullptr && id < options_.ecall_count && options_.ecall_switchless[id]);
     c.spin = spin ? 1 : 0;
-    soft::PublishState(c, soft::Side::kHost, SlotState::kEcallRequest);
-    soft::WaitPolicy policy{spin ? 50000u : 2000u, 20};
+    bool woke = soft::PublishState(c, soft::Side::kHost, SlotState::kEcallRequest);
+    // Adaptive: a slot thread that was asleep answers no sooner than a wake-up latency (tens of
+    // microseconds on these VMs), so a sleeping call then sleeps at once instead of spinning
+    // on a core the enclave may need.
+    soft::WaitPolicy policy{spin ? 50000u : (woke ? 0u : 2000u), 20};
     for (;;) {
       Status w = soft::WaitForState(
           c, soft::Side::kHost, policy,
@@ -210,7 +213,8 @@ class SoftBackend : public Backend {
     std::memcpy(out, data, len);
     *out_len = len;
     int32_t code = c.code;
-    soft::PublishState(c, soft::Side::kHost, SlotState::kIdle);
+    // Nobody waits for kIdle: the slot thread waits for the next request, which wakes it.
+    soft::PublishState(c, soft::Side::kHost, SlotState::kIdle, /*wake=*/false);
     return code;
   }
 

@@ -237,8 +237,9 @@ void WriteError(uint32_t slot, Code code, const char* msg) {
   g.control[slot]->code = static_cast<int32_t>(code);
 }
 
-// Runs the ecall waiting in `slot` and publishes its reply.
-void ServeEcall(uint32_t slot) {
+// Runs the ecall waiting in `slot` and publishes its reply. Returns whether the host was
+// asleep (had to be woken for the reply).
+bool ServeEcall(uint32_t slot) {
   SlotControl& c = *g.control[slot];
   uint32_t id = Load32(&c.call_id);
   uint64_t len = Load64(&c.length);
@@ -256,7 +257,7 @@ void ServeEcall(uint32_t slot) {
       c.code = code;
     }
   }
-  PublishState(c, Side::kEnclave, SlotState::kEcallReply);
+  return PublishState(c, Side::kEnclave, SlotState::kEcallReply);
 }
 
 int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
@@ -415,12 +416,17 @@ void* SlotMain(void* arg) {
   while (g_go.load() == 0) FutexWait(g_go, 0, 100);
 
   SlotControl& c = *g.control[slot];
+  bool woke_host = false;
   for (;;) {
+    // A host that had to be woken for the last reply sends its next request no sooner than
+    // a wake-up latency later: sleep at once rather than spin (unless it asked to spin).
+    WaitPolicy policy = Policy(slot);
+    if (woke_host && policy.spin_ns == kSpinNs) policy.spin_ns = 0;
     Status w = WaitForState(
-        c, Side::kEnclave, Policy(slot), [](SlotState s) { return s == SlotState::kEcallRequest; },
+        c, Side::kEnclave, policy, [](SlotState s) { return s == SlotState::kEcallRequest; },
         [] { return SlotAlive(); });
     if (!w.ok()) continue;
-    ServeEcall(slot);
+    woke_host = ServeEcall(slot);
   }
   return nullptr;
 }
