@@ -29,9 +29,15 @@ out=$("$work/hello/hello_host" "$work/hello/hello_enclave.signed.so" --backend s
 echo "$out"
 grep -q 'Hello, package!' <<<"$out"
 
+# A library EDL imported from the installed headers, and the protected-file libraries.
+build "$root/samples/protected-files" "$work/protected-files"
+out=$("$work/protected-files/protected_files_host" "$work/protected-files/protected_files_enclave.signed.so" --backend sim)
+echo "$out"
+grep -q 'protected-files sample: OK' <<<"$out"
+
 python3 "$here/extract_doc_files.py" "$root/docs/getting-started.md" "$work/doc"
 build "$work/doc/counter" "$work/counter"
 out=$("$work/counter/counter_host" "$work/counter/counter_enclave.signed.so")
 echo "$out"
 grep -q 'total: 30' <<<"$out"
-echo "package: the installed confide builds an outside library user, a sample and the getting-started app"
+echo "package: the installed confide builds an outside library user, the hello and protected-files samples and the getting-started app"
