@@ -178,7 +178,7 @@ template <typename E>
 }
 
 // The pointer handed to user code for an [in] item: the item itself when aligned for its
-// element type (the frame is the receiver's own copy, wiped by the runtime afterwards), else
+// element type (the frame is the receiver's own copy, kept until the call returns), else
 // an aligned copy.
 [[maybe_unused]] confide::Status InPlace(confide::ByteSpan s, size_t align, Local& copy, const char* what,
                                          void** out) {

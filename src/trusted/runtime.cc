@@ -119,8 +119,11 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
   if (st.ok()) st = RunHandler(id, view, w);
   --s.depth;
   t_slot = saved_slot;
-  // The private copy is wiped too: handlers get pointers into it for [in] buffers.
-  f.request.Clear();
+  // The private copy is kept, unwiped, for the next call at this depth: it holds only bytes
+  // the host sent (generated code copies [in,out] and [out] data and struct copies into
+  // buffers of their own, wiped when released), and rule 8 is about the shared buffer, which
+  // was wiped on the way in.
+  f.request.Forget();
 
   std::span<uint8_t> reply = w.Frame();
   if (st.ok() && reply.size() > cap)
