@@ -84,7 +84,8 @@ int tls_accept() {
 
 int tls_pump(const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size, char* message, size_t message_size) {
   std::lock_guard<std::mutex> lock(g_mu);
-  if (g_ssl == nullptr) return Fail(confide::Status(confide::Code::kUnavailable, "no connection: call tls_accept"), message, message_size);
+  if (g_ssl == nullptr)
+    return Fail(confide::Status(confide::Code::kUnavailable, "no connection: call tls_accept"), message, message_size);
   if (in_size > 0 && BIO_write(g_in, in, static_cast<int>(in_size)) != static_cast<int>(in_size))
     return Fail(confide::CryptoError("buffering the client's records failed"), message, message_size);
   if (!g_closed) {

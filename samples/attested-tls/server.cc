@@ -58,7 +58,8 @@ void Serve(confide::Enclave& enclave, int fd) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: attested_tls_server ENCLAVE.signed.so [--backend soft] [--port-file F] [--connections N]\n");
+    std::fprintf(stderr,
+                 "usage: attested_tls_server ENCLAVE.signed.so [--backend soft] [--port-file F] [--connections N]\n");
     return 2;
   }
   confide::EnclaveOptions options;

@@ -52,7 +52,8 @@ Status AddExtension(X509* x, std::string_view oid, bool critical, ByteSpan value
   std::unique_ptr<ASN1_OCTET_STRING, OctetFree> os(ASN1_OCTET_STRING_new());
   if (!obj || !os || !ASN1_OCTET_STRING_set(os.get(), value.data(), static_cast<int>(value.size())))
     return Failure("building extension " + std::string(oid));
-  std::unique_ptr<X509_EXTENSION, ExtFree> ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), critical ? 1 : 0, os.get()));
+  std::unique_ptr<X509_EXTENSION, ExtFree> ext(
+      X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), critical ? 1 : 0, os.get()));
   if (!ext || !X509_add_ext(x, ext.get(), -1)) return Failure("adding extension " + std::string(oid));
   return Status::Ok();
 }

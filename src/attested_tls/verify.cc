@@ -3,7 +3,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include <mutex>
 #include <sstream>
 
 #include "confide/attested_tls.h"
@@ -82,7 +81,8 @@ Result<attestation::VerificationResult> VerifyAttestedCertificate(const x509::Ce
   if (!result.ok())
     return result.status().WithContext("the peer's " + ex.format + " evidence (extension " + ex.oid + ") is refused");
   CONFIDE_RETURN_IF_ERROR(CheckBinding(cert, ex, result->claims));
-  if (Status s = options.policy(*result); !s.ok()) return s.WithContext("the peer's attested identity is refused by policy");
+  if (Status s = options.policy(*result); !s.ok())
+    return s.WithContext("the peer's attested identity is refused by policy");
   return result;
 }
 
@@ -170,8 +170,9 @@ int VerifyCallback(int /*preverify_ok*/, X509_STORE_CTX* store) {
     } else {
       unsigned char* der = nullptr;
       int n = i2d_X509(leaf, &der);
-      Result<x509::Certificate> cert = n > 0 ? x509::Certificate::FromDer(ByteSpan(der, static_cast<size_t>(n)))
-                                             : Result<x509::Certificate>(CryptoError("cannot encode the peer certificate"));
+      Result<x509::Certificate> cert =
+          n > 0 ? x509::Certificate::FromDer(ByteSpan(der, static_cast<size_t>(n)))
+                : Result<x509::Certificate>(CryptoError("cannot encode the peer certificate"));
       OPENSSL_free(der);
       if (!cert.ok()) {
         state->status = cert.status();
@@ -216,8 +217,10 @@ std::string DescribeClaims(const attestation::VerificationResult& r) {
     o << "\n";
   }
   if (!c.platform_id.empty()) o << "  platform id:      " << c.platform_id << "\n";
-  if (c.extra.contains("development"))
-    o << "  development:      " << (c.extra["development"].is_boolean() && c.extra["development"].get<bool>() ? "yes" : "no") << "\n";
+  if (c.extra.contains("development")) {
+    bool dev = c.extra["development"].is_boolean() && c.extra["development"].get<bool>();
+    o << "  development:      " << (dev ? "yes" : "no") << "\n";
+  }
   o << "  report data:      " << HexEncode(ByteSpan(c.report_data).first(std::min<size_t>(32, c.report_data.size())))
     << (c.report_data.size() > 32 ? "..." : "") << "\n";
   return o.str();

@@ -93,8 +93,7 @@ int Root(const AttestArgs& a) {
 
 int Attest(const AttestArgs& a) {
   auto rd_bytes = HexDecode(a.report_data);
-  if (!rd_bytes.ok() || rd_bytes->size() > 64)
-  {
+  if (!rd_bytes.ok() || rd_bytes->size() > 64) {
     (void)Refuse("platform attest",
                  InvalidArgument("--report-data must be up to 64 bytes in hex (128 hex digits); shorter values "
                                  "are zero-padded"),
@@ -112,12 +111,16 @@ int Attest(const AttestArgs& a) {
   EnclaveOptions options;
   options.backend = BackendKind::kSoft;
   auto enclave = create_attest_enclave(image, options);
-  if (!enclave.ok()) return Refuse("platform attest", enclave.status().WithContext("launching the attest enclave " + image), a.json);
+  if (!enclave.ok())
+    return Refuse("platform attest", enclave.status().WithContext("launching the attest enclave " + image), a.json);
   std::vector<uint8_t> evidence(32 * 1024);
   char message[512] = {};
   auto n = attest_quote(**enclave, rd.data(), rd.size(), evidence.data(), evidence.size(), message, sizeof message);
   if (!n.ok()) return Refuse("platform attest", n.status(), a.json);
-  if (*n < 0) return Refuse("platform attest", Status(static_cast<Code>(-*n), std::string("the platform refused: ") + message), a.json);
+  if (*n < 0) {
+    Code code = -*n <= static_cast<int>(Code::kEnclaveCrashed) ? static_cast<Code>(-*n) : Code::kInternal;
+    return Refuse("platform attest", Status(code, std::string("the platform refused: ") + message), a.json);
+  }
   evidence.resize(static_cast<size_t>(*n));
   if (Status s = WriteFile(a.out, evidence); !s.ok()) return Refuse("platform attest", s, a.json);
   auto quote = attestation::soft::DecodeQuote(evidence);
@@ -140,7 +143,8 @@ int Attest(const AttestArgs& a) {
 
 Runner AddPlatformAttestation(CLI::App& cmd) {
   auto a = std::make_shared<AttestArgs>();
-  CLI::App* csr = cmd.add_subcommand("csr", "Create (once) the platform's attestation key and write a certificate request for it");
+  CLI::App* csr =
+      cmd.add_subcommand("csr", "Create (once) the platform's attestation key and write a certificate request for it");
   csr->add_option("--state", a->state, "state directory (default: /var/lib/confide)");
   csr->add_option("--out", a->out, "where to write the PKCS#10 request (PEM)")->required();
   csr->add_option("--cn", a->common_name, "subject common name (default: confide platform <hostname>)");

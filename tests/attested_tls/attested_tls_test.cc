@@ -99,7 +99,9 @@ TEST(AttestedCertificate, RoundTripCarriesEvidenceBoundToTheKey) {
   EXPECT_TRUE(ac->certificate.IsSelfIssued());
   EXPECT_EQ(ac->certificate.PublicKey().EcCurve(), crypto::Curve::kP256);
   // The DICE extension is critical.
-  int pos = X509_get_ext_by_OBJ(ac->certificate.get(), OBJ_txt2obj("2.23.133.5.4.9", 1), -1);
+  ASN1_OBJECT* dice_oid = OBJ_txt2obj("2.23.133.5.4.9", 1);
+  int pos = X509_get_ext_by_OBJ(ac->certificate.get(), dice_oid, -1);
+  ASN1_OBJECT_free(dice_oid);
   ASSERT_GE(pos, 0);
   EXPECT_EQ(X509_EXTENSION_get_critical(X509_get_ext(ac->certificate.get(), pos)), 1);
 
