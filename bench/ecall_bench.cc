@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,12 +76,21 @@ BENCHMARK(BM_DirectCall_FunctionPointer)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_InEcall1MiB_Sim)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Memcpy1MiB)->Unit(benchmark::kNanosecond);
 
-// Prints the table as usual and keeps each benchmark's time per iteration for the summary.
+// Prints the table as usual and keeps each benchmark's time per iteration for the summary:
+// the median when run with --benchmark_repetitions, else the single run. CPU time, so other
+// load on the machine (preemption) does not count against either side of a ratio.
 class Recorder : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred) ns_[r.benchmark_name()] = r.GetAdjustedRealTime();
+    for (const Run& r : runs) {
+      if (r.error_occurred) continue;
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
+        ns_[r.run_name.str()] = r.GetAdjustedCPUTime();
+        median_.insert(r.run_name.str());
+      } else if (r.run_type == Run::RT_Iteration && median_.count(r.run_name.str()) == 0) {
+        ns_[r.run_name.str()] = r.GetAdjustedCPUTime();
+      }
+    }
     ConsoleReporter::ReportRuns(runs);
   }
   double Ns(const std::string& name) const {
@@ -90,6 +100,7 @@ class Recorder : public benchmark::ConsoleReporter {
 
  private:
   std::map<std::string, double> ns_;
+  std::set<std::string> median_;
 };
 
 }  // namespace

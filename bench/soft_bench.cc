@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -225,15 +226,20 @@ BENCHMARK(BM_Soft_EmptyEcall_Switchless)->Threads(1)->Threads(2)->UseRealTime()-
 BENCHMARK(BM_Soft_EmptyEcall_Sleeping)->Threads(1)->Threads(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Soft_Create_1MiBImage_64MiBHeap)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// Prints the table as usual and keeps each run's real time per iteration and throughput.
+// Prints the table as usual and keeps each run's real time per iteration and throughput: the
+// median when run with --benchmark_repetitions, else the single run.
 class Recorder : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs) {
-      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
-      ns_[r.benchmark_name()] = r.GetAdjustedRealTime() * Scale(r.time_unit);
+      if (r.error_occurred) continue;
+      bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
+      const std::string name = r.run_name.str();
+      if (!median && (r.run_type != Run::RT_Iteration || median_.count(name) != 0)) continue;
+      if (median) median_.insert(name);
+      ns_[name] = r.GetAdjustedRealTime() * Scale(r.time_unit);
       auto it = r.counters.find("items_per_second");
-      if (it != r.counters.end()) ips_[r.benchmark_name()] = it->second.value;
+      if (it != r.counters.end()) ips_[name] = it->second.value;
     }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -255,6 +261,7 @@ class Recorder : public benchmark::ConsoleReporter {
     return it == m.end() ? 0 : it->second;
   }
   std::map<std::string, double> ns_, ips_;
+  std::set<std::string> median_;
 };
 
 void Ratio(const char* what, double value, double baseline, const char* base_name, double target) {
