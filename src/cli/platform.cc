@@ -91,6 +91,7 @@ int StatusCmd(const PlatformArgs& a) {
   } else {
     std::cout << "platform daemon pid " << (*r)["pid"] << " on " << sock << "\n"
               << "  mode:          " << ((*r)["development"].get<bool>() ? "development" : "production") << "\n"
+              << "  attestation:   " << r->value("attestation", std::string("none")) << "\n"
               << "  debug images:  " << ((*r)["allow_debug"].get<bool>() ? "allowed" : "refused") << "\n"
               << "  memfd_secret:  " << ((*r)["memfd_secret"].get<bool>() ? "available" : "NOT available") << "\n"
               << "  enclaves:      " << (*r)["enclaves"] << "\n"
