@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -178,7 +179,9 @@ class FrameView {
   Status ValueBytes(size_t index, std::string_view param, size_t n, ByteSpan* out) const;
   Status At(size_t index, std::string_view param, const Item** item) const;
   const Item& item(size_t i) const { return i < kInlineItems ? inline_[i] : more_[i - kInlineItems]; }
-  std::string_view what_;
+  std::string What() const { return std::string(what_, what_len_); }
+  const char* what_ = "";
+  size_t what_len_ = 0;
   size_t count_ = 0;
   Item inline_[kInlineItems];
   std::vector<Item> more_;  // items past kInlineItems
