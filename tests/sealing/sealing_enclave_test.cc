@@ -38,12 +38,15 @@ int Run(const std::string& cmd, std::string* out = nullptr) {
 // A shared platform daemon (`confide platform start`) with a state directory that outlives it.
 class Daemon {
  public:
-  explicit Daemon(fs::path dir) : dir_(std::move(dir)), socket_((dir_ / "platform.sock").string()) { Start(); }
+  explicit Daemon(fs::path dir, std::string extra = "")
+      : dir_(std::move(dir)), socket_((dir_ / "platform.sock").string()), extra_(std::move(extra)) {
+    Start();
+  }
   ~Daemon() { Stop(); }
   void Start() {
     std::string out;
     int rc = Run(std::string(CONFIDE_CLI_PATH) + " platform start --socket " + socket_ + " --state " +
-                     (dir_ / "state").string(),
+                     (dir_ / "state").string() + " " + extra_,
                  &out);
     ASSERT_EQ(rc, 0) << out;
     setenv("CONFIDE_PLATFORM_SOCKET", socket_.c_str(), 1);
@@ -60,6 +63,7 @@ class Daemon {
  private:
   fs::path dir_;
   std::string socket_;
+  std::string extra_;
   bool running_ = false;
 };
 
@@ -490,6 +494,23 @@ TEST(SealingSoft, SurvivesARestartOfASharedDaemonWithTheSameState) {
     ExpectError(e.Unseal(blob).status(), Code::kVerificationFailed, "on another platform");
   }
   fs::remove_all(other);
+  fs::remove_all(dir);
+}
+
+TEST(SealingSoft, DevelopmentDaemonsMarkReportsAndAStoppedDaemonIsReported) {
+  fs::path dir = FreshDir("dev");
+  {
+    Daemon d(dir, "--development");
+    Enclave e(SEALING_V1, BackendKind::kSoft);
+    ASSERT_TRUE(e.ok());
+    auto id = e.Identity();
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    EXPECT_NE(id->flags & ps::kReportFlagDevelopment, 0u);
+    // The daemon goes away under a running enclave: platform calls fail with a clear error.
+    d.Stop();
+    auto blob = e.Seal("no platform");
+    ExpectError(blob.status(), Code::kUnavailable, "the platform daemon closed its connection to this enclave");
+  }
   fs::remove_all(dir);
 }
 
