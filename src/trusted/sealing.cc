@@ -1,5 +1,6 @@
 // Sealing: AES-256-GCM under a key the platform derives for this enclave's identity
 // (docs/sealing.md describes the blob byte by byte).
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -54,21 +55,22 @@ std::string PolicyName(KeyPolicy p) { return p == KeyPolicy::kUnique ? "UNIQUE" 
 
 // Every structural check; the MAC is checked later, with the key.
 Result<Header> ReadHeader(ByteSpan blob) {
-  if (blob.size() < 6 || std::memcmp(blob.data(), kMagic, std::min<size_t>(4, blob.size())) != 0) {
-    if (blob.size() >= 4 && std::memcmp(blob.data(), kMagic, 4) != 0)
-      return InvalidArgument("not a confide sealed blob: it does not start with the magic 'CFSL'");
+  auto truncated = [&] {
     return InvalidArgument("the sealed blob is truncated: " + std::to_string(blob.size()) +
                            " bytes is shorter than its " + std::to_string(kHeaderSize) + "-byte header");
-  }
+  };
+  size_t prefix = std::min<size_t>(4, blob.size());
+  if (prefix > 0 && std::memcmp(blob.data(), kMagic, prefix) != 0)
+    return InvalidArgument("not a confide sealed blob: it does not start with the magic 'CFSL'");
+  if (blob.size() < 6) return truncated();
   const uint8_t* p = blob.data();
   Header h;
   h.version = GetU16(p + 4);
+  // Checked before the rest: another version's header may have another layout.
   if (h.version != kBlobVersion)
     return Unsupported("sealed blob version " + std::to_string(h.version) + " is not supported (this enclave reads " +
                        std::to_string(kBlobVersion) + "); unseal it with the confide version that wrote it");
-  if (blob.size() < kHeaderSize)
-    return InvalidArgument("the sealed blob is truncated: " + std::to_string(blob.size()) +
-                           " bytes is shorter than its " + std::to_string(kHeaderSize) + "-byte header");
+  if (blob.size() < kHeaderSize) return truncated();
   uint16_t policy = GetU16(p + 6);
   if (policy != static_cast<uint16_t>(KeyPolicy::kUnique) && policy != static_cast<uint16_t>(KeyPolicy::kProduct))
     return InvalidArgument("the sealed blob names unknown key policy " + std::to_string(policy) +
