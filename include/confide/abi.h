@@ -194,6 +194,11 @@ int32_t WriteStatus(const Status& status, uint8_t* out, size_t cap, size_t* out_
 // know (the other side is hostile or newer) becomes kInternal.
 Status StatusFromAbi(int32_t code, std::string message);
 
+// Copies n bytes from `src` to `dst` and wipes `src`, chunk by chunk so each chunk is wiped
+// while still in cache: how a receiver takes a frame out of a buffer the sender can see
+// (rules 1 and 8). The buffers must not overlap.
+void CopyAndWipe(uint8_t* dst, uint8_t* src, size_t n);
+
 // count * elem_size, refusing overflow; the error names the parameter.
 Status CheckedSize(uint64_t count, size_t elem_size, std::string_view param, size_t* out);
 // a + b, refusing overflow.

@@ -248,6 +248,15 @@ Status StatusFromAbi(int32_t code, std::string message) {
   return Status(known ? static_cast<Code>(code) : Code::kInternal, std::move(message));
 }
 
+void CopyAndWipe(uint8_t* dst, uint8_t* src, size_t n) {
+  constexpr size_t kChunk = 16 * 1024;
+  for (size_t off = 0; off < n; off += kChunk) {
+    size_t k = std::min(kChunk, n - off);
+    std::memcpy(dst + off, src + off, k);
+    Wipe(src + off, k);
+  }
+}
+
 Status CheckedSize(uint64_t count, size_t elem_size, std::string_view param, size_t* out) {
   if (elem_size != 0 && count > SIZE_MAX / elem_size)
     return OutOfRange("size of parameter '" + std::string(param) + "' overflows: " + std::to_string(count) + " x " +

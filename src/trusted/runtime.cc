@@ -67,17 +67,6 @@ Status Admit(Slot& s, uint32_t id, bool* nested) {
                           "': it is not in that ocall's allow(...) list");
 }
 
-// Rules 1 and 8 in one pass: each chunk is copied into enclave memory, then wiped at the
-// source while it is still in cache. Only the copy is read afterwards (no double fetch).
-void CopyInAndWipe(uint8_t* dst, uint8_t* src, size_t n) {
-  constexpr size_t kChunk = 16 * 1024;
-  for (size_t off = 0; off < n; off += kChunk) {
-    size_t k = std::min(kChunk, n - off);
-    std::memcpy(dst + off, src + off, k);
-    SecureZero(src + off, k);
-  }
-}
-
 Status RunHandler(uint32_t id, const abi::FrameView& request, abi::FrameWriter& w) {
   try {
     return confide_trusted_tables.ecalls[id].handler(request, w);
@@ -108,7 +97,9 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
   if (s.frames.size() <= s.depth) s.frames.push_back(std::make_unique<Frames>());
   Frames& f = *s.frames[s.depth];
   f.request.Resize(in_len);
-  CopyInAndWipe(f.request.data(), in, in_len);
+  // Rules 1 and 8: copied into enclave memory and wiped at the source in one pass; only the
+  // copy is read afterwards (no double fetch).
+  abi::CopyAndWipe(f.request.data(), in, in_len);
   int saved_slot = t_slot;
   t_slot = static_cast<int>(slot);
   ++s.depth;

@@ -181,13 +181,7 @@ class SoftBackend : public Backend {
                    out, cap, out_len);
     soft::SlotControl& c = channel_.control(slot);
     uint8_t* data = channel_.data(slot);
-    // Copied in chunks, each wiped at the source while it is still in cache.
-    constexpr size_t kChunk = 16 * 1024;
-    for (size_t off = 0; off < in_len; off += kChunk) {
-      size_t k = std::min(kChunk, in_len - off);
-      std::memcpy(data + off, in + off, k);
-      SecureZero(in + off, k);
-    }
+    abi::CopyAndWipe(data, in, in_len);
     c.call_id = id;
     c.length = in_len;
     c.code = 0;
