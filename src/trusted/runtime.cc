@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "confide/trusted.h"
+#include "trusted/platform_calls.h"
 
 namespace confide::trusted {
 namespace {
@@ -133,8 +134,11 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
   return code;
 }
 
+std::atomic<void (*)()> g_on_terminate{nullptr};
+
 void Terminate() {
   g_rt.ready.store(false, std::memory_order_release);
+  if (auto wipe = g_on_terminate.load(std::memory_order_acquire)) wipe();
 }
 
 Status ValidateTables(const abi::TrustedTables& t) {
@@ -150,6 +154,8 @@ Status ValidateTables(const abi::TrustedTables& t) {
 }
 
 }  // namespace
+
+void internal::OnTerminate(void (*wipe)()) { g_on_terminate.store(wipe, std::memory_order_release); }
 
 Result<Bytes> Ocall(uint32_t id, const Bytes& request, size_t reply_capacity) {
   if (t_slot < 0) return Status(Code::kUnavailable, "ocalls can only be made while an ecall runs");

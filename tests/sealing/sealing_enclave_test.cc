@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "confide/crypto.h"
 #include "confide/enclave.h"
@@ -162,6 +164,10 @@ class Enclave {
     if (!s.ok()) return s;
     return ps::DecodeReportBody(out);
   }
+  void SetRotation(uint64_t seals) {
+    auto rc = set_seal_rotation(*e_, seals);
+    ASSERT_TRUE(rc.ok() && *rc == 0);
+  }
   Result<Bytes> Raw(const Bytes& request) {
     Bytes out(128 * 1024);
     size_t len = 0;
@@ -215,14 +221,95 @@ TEST_P(Sealing, RoundTripWithAadUnderBothPolicies) {
   EXPECT_EQ(opened->plaintext, "");
 }
 
-TEST_P(Sealing, EverySealUsesAFreshKeyIdAndIv) {
+Bytes KeyIdOf(const Bytes& blob) { return Bytes(blob.begin() + 12, blob.begin() + 44); }
+Bytes IvOf(const Bytes& blob) { return Bytes(blob.begin() + 44, blob.begin() + 56); }
+
+// One instance seals under one cached key per (policy, svn); each blob gets its own IV.
+TEST_P(Sealing, SealsInOneInstanceShareAKeyIdButNeverAnIv) {
   Enclave e = Open(SEALING_V1);
   ASSERT_TRUE(e.ok());
-  auto a = e.Seal("same"), b = e.Seal("same");
-  ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_NE(Bytes(a->begin() + 12, a->begin() + 44), Bytes(b->begin() + 12, b->begin() + 44));  // key id
-  EXPECT_NE(Bytes(a->begin() + 44, a->begin() + 56), Bytes(b->begin() + 44, b->begin() + 56));  // iv
-  EXPECT_NE(*a, *b);
+  std::set<Bytes> ivs;
+  Bytes first_id;
+  for (int i = 0; i < 16; ++i) {
+    auto b = e.Seal("same");
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    if (i == 0) first_id = KeyIdOf(*b);
+    EXPECT_EQ(KeyIdOf(*b), first_id) << "seal " << i;
+    EXPECT_TRUE(ivs.insert(IvOf(*b)).second) << "seal " << i << " repeated an IV";
+    auto opened = e.Unseal(*b);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    EXPECT_EQ(opened->plaintext, "same");
+  }
+  EXPECT_NE(first_id, Bytes(32, 0));
+  // The other policy has its own key.
+  auto unique = e.Seal("same", "", kUnique);
+  ASSERT_TRUE(unique.ok());
+  EXPECT_NE(KeyIdOf(*unique), first_id);
+  // Another instance of the same enclave picks its own key id.
+  Enclave other = Open(SEALING_V1);
+  ASSERT_TRUE(other.ok());
+  auto theirs = other.Seal("same");
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_NE(KeyIdOf(*theirs), first_id);
+  // Each opens the other's blobs (keys derive from the key id, not from the instance).
+  auto mine = e.Seal("mine");
+  ASSERT_TRUE(mine.ok());
+  auto a = other.Unseal(*mine), b = e.Unseal(*theirs);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status().ToString() << " / " << b.status().ToString();
+  EXPECT_EQ(a->plaintext, "mine");
+  EXPECT_EQ(b->plaintext, "same");
+}
+
+TEST_P(Sealing, SealingKeyRotatesAfterItsSealCountAndOldBlobsStillOpen) {
+  Enclave e = Open(SEALING_V1);
+  ASSERT_TRUE(e.ok());
+  e.SetRotation(3);
+  std::vector<Bytes> blobs;
+  for (int i = 0; i < 7; ++i) {
+    auto b = e.Seal("blob " + std::to_string(i));
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    blobs.push_back(*b);
+  }
+  EXPECT_EQ(KeyIdOf(blobs[0]), KeyIdOf(blobs[2]));
+  EXPECT_NE(KeyIdOf(blobs[2]), KeyIdOf(blobs[3]));
+  EXPECT_EQ(KeyIdOf(blobs[3]), KeyIdOf(blobs[5]));
+  EXPECT_NE(KeyIdOf(blobs[5]), KeyIdOf(blobs[6]));
+  EXPECT_NE(KeyIdOf(blobs[0]), KeyIdOf(blobs[6]));
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    auto opened = e.Unseal(blobs[i]);
+    ASSERT_TRUE(opened.ok()) << i << ": " << opened.status().ToString();
+    EXPECT_EQ(opened->plaintext, "blob " + std::to_string(i));
+  }
+}
+
+// More key ids than the unseal cache holds (8): evicted keys derive again through the
+// platform, and a cached key does not make a changed blob open.
+TEST_P(Sealing, BlobsUnderManyKeyIdsOpenPastTheCacheBoundAndChangedOnesStillFail) {
+  Enclave e = Open(SEALING_V1);
+  ASSERT_TRUE(e.ok());
+  e.SetRotation(1);
+  std::vector<Bytes> blobs;
+  for (int i = 0; i < 12; ++i) {
+    auto b = e.Seal("key " + std::to_string(i));
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    blobs.push_back(*b);
+  }
+  std::set<Bytes> ids;
+  for (const Bytes& b : blobs) ids.insert(KeyIdOf(b));
+  EXPECT_EQ(ids.size(), blobs.size());
+  for (int round = 0; round < 2; ++round)
+    for (size_t i = 0; i < blobs.size(); ++i) {
+      auto opened = e.Unseal(blobs[i]);
+      ASSERT_TRUE(opened.ok()) << "round " << round << " blob " << i << ": " << opened.status().ToString();
+      EXPECT_EQ(opened->plaintext, "key " + std::to_string(i));
+    }
+  Bytes changed = blobs.back();
+  changed[changed.size() - 20] ^= 1;
+  ExpectError(e.Unseal(changed).status(), Code::kVerificationFailed, "changed after sealing");
+  // A blob naming a key id this instance never saw is not opened by a cached key either.
+  Bytes other_id = blobs.back();
+  other_id[12] ^= 1;
+  ExpectError(e.Unseal(other_id).status(), Code::kVerificationFailed, "changed after sealing");
 }
 
 TEST_P(Sealing, SurvivesEnclaveRecreation) {

@@ -7,6 +7,7 @@
 #include "confide/sealing.h"
 #include "confide/trusted.h"
 #include "sealing_test_t.h"
+#include "trusted/platform_calls.h"
 
 using namespace confide;
 namespace ps = confide::platform_services;
@@ -90,6 +91,11 @@ int seal_key(int policy, uint16_t svn) {
   auto k = trusted::GetSealKey(static_cast<ps::KeyPolicy>(policy), id, svn);
   if (!k.ok()) return static_cast<int>(k.status().code());
   SecureZero(k->data(), k->size());
+  return 0;
+}
+
+int set_seal_rotation(uint64_t seals) {
+  trusted::internal::SetSealKeyRotationForTesting(seals);
   return 0;
 }
 
