@@ -90,8 +90,12 @@ int StatusCmd(const PlatformArgs& a) {
     PrintJson(*r);
   } else {
     std::cout << "platform daemon pid " << (*r)["pid"] << " on " << sock << "\n"
-              << "  mode:          " << ((*r)["development"].get<bool>() ? "development" : "production") << "\n"
-              << "  attestation:   " << r->value("attestation", std::string("none")) << "\n"
+              << "  daemon:        "
+              << ((*r)["development"].get<bool>() ? "private development daemon (ends with its host)" : "shared")
+              << "\n"
+              << "  attestation:   " << r->value("attestation", std::string("none"))
+              << (r->value("attestation", std::string()) == "development" ? " (self-certified; fails production policies)" : "")
+              << "\n"
               << "  debug images:  " << ((*r)["allow_debug"].get<bool>() ? "allowed" : "refused") << "\n"
               << "  memfd_secret:  " << ((*r)["memfd_secret"].get<bool>() ? "available" : "NOT available") << "\n"
               << "  enclaves:      " << (*r)["enclaves"] << "\n"
