@@ -1,6 +1,7 @@
 // Sealing: AES-256-GCM under a key the platform derives for this enclave's identity
 // (docs/sealing.md describes the blob byte by byte).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -237,8 +238,14 @@ class KeyCache {
     }
   }
 
-  // Cached keys are wiped when the host terminates the enclave (runtime.cc Terminate).
-  void RegisterWipe() { internal::OnTerminate(&WipeCachedKeys); }
+  // Cached keys are wiped when the host terminates the enclave (runtime.cc Terminate), and at
+  // process exit: that handler is registered after OpenSSL's own (made by the first key), so it
+  // runs first and no context is freed after OPENSSL_cleanup.
+  void RegisterWipe() {
+    internal::OnTerminate(&WipeCachedKeys);
+    static const bool at_exit = std::atexit(&WipeCachedKeys) == 0;
+    (void)at_exit;
+  }
 
   std::mutex mu_;
   std::vector<std::shared_ptr<CachedKey>> entries_;
@@ -246,8 +253,9 @@ class KeyCache {
   uint64_t rotate_after_ = kRotateAfter;
 };
 
+// Never destroyed: a destructor could run after OpenSSL's exit cleanup; the wipes empty it.
 KeyCache& Cache() {
-  static KeyCache cache;
+  static KeyCache& cache = *new KeyCache;
   return cache;
 }
 
