@@ -2,8 +2,8 @@
 // the same run (DESIGN §6: >= 0.9x). Compare bytes_per_second of each Sealing/RawEvp pair:
 //   sealing_bench --benchmark_counters_tabular=true
 // The baseline reuses one EVP context and preallocated buffers, the best a careful caller
-// can do. Every Seal derives a fresh key (platform call + HKDF-Expand + GCM key setup); Seal
-// and Unseal also return new buffers (zeroed, and Unseal's wiped when freed), SealTo and
+// can do. Seal uses the enclave's cached sealing key (derived once per instance) with a fresh
+// IV, Unseal the cached key of that blob; Seal and Unseal also return new buffers (zeroed, and Unseal's wiped when freed), SealTo and
 // UnsealTo write into the enclave's own.
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>

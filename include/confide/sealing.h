@@ -28,8 +28,9 @@ Result<Key> GetSealKey(KeyPolicy policy, const KeyId& key_id, std::optional<uint
 Result<platform_services::ReportBody> SelfIdentity();
 
 // ---------------------------------------------------------------- sealing
-// Encrypts `plaintext` with AES-256-GCM under a fresh sealing key (random key id, fresh IV),
-// authenticating `aad` and the blob header too. Default policy PRODUCT, as OE and the SGX SDK.
+// Encrypts `plaintext` with AES-256-GCM under this enclave instance's cached sealing key for
+// (policy, own svn) (a random key id, rotated after 2^30 seals) and a fresh random IV,
+// authenticating `aad` and the blob header too (docs/sealing.md, "Key caches"). Default policy PRODUCT, as OE and the SGX SDK.
 Result<Bytes> Seal(ByteSpan plaintext, ByteSpan aad = {}, KeyPolicy policy = KeyPolicy::kProduct);
 
 struct Unsealed {
