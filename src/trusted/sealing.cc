@@ -117,6 +117,10 @@ struct CachedKey {
   bool retired = false;              // out of the cache: leased contexts are dropped on return
   uint64_t seals = 0;                // blobs sealed under it (random IVs: bounded, see kRotateAfter)
   uint64_t last_use = 0;             // LRU tick among the opened-only keys
+  // Random IVs drawn from the DRBG in batches (one DRBG call costs about a 16 KiB GCM pass);
+  // each is handed out once, from the end.
+  uint8_t ivs[32 * crypto::kAesGcmIvSize] = {};
+  size_t ivs_left = 0;
   ~CachedKey() { SecureZero(key.data(), key.size()); }
 };
 
@@ -135,8 +139,8 @@ class KeyCache {
   };
 
   // The current sealing key for (policy, svn), deriving (or rotating to) a new one if needed,
-  // with this seal counted.
-  Result<Lease> ForSealing(KeyPolicy policy, uint16_t svn) {
+  // with this seal counted and a fresh random IV for it written to `iv`.
+  Result<Lease> ForSealing(KeyPolicy policy, uint16_t svn, uint8_t (&iv)[crypto::kAesGcmIvSize]) {
     std::lock_guard<std::mutex> lock(mu_);
     std::shared_ptr<CachedKey> e;
     for (auto& c : entries_)
@@ -158,6 +162,12 @@ class KeyCache {
       EvictLocked();
       RegisterWipe();
     }
+    if (e->ivs_left == 0) {
+      CONFIDE_RETURN_IF_ERROR(crypto::RandomFill(e->ivs, sizeof e->ivs));
+      e->ivs_left = sizeof e->ivs / sizeof iv;
+    }
+    --e->ivs_left;
+    std::memcpy(iv, e->ivs + e->ivs_left * sizeof iv, sizeof iv);
     ++e->seals;
     return LeaseLocked(e);
   }
@@ -346,12 +356,11 @@ Status SealTo(ByteSpan plaintext, ByteSpan aad, KeyPolicy policy, std::span<uint
   std::optional<KeyCache::Lease> lease;
   ReturnOnExit give_back{lease};
   {
-    CONFIDE_ASSIGN_OR_RETURN(KeyCache::Lease l, Cache().ForSealing(policy, h.svn));
+    // A fresh random IV per blob; the cache rotates the key long before random IVs may collide.
+    CONFIDE_ASSIGN_OR_RETURN(KeyCache::Lease l, Cache().ForSealing(policy, h.svn, h.iv));
     lease.emplace(std::move(l));
   }
   h.key_id = lease->entry->key_id;  // fixed once the entry exists
-  // A fresh random IV per blob; the cache rotates the key long before random IVs may collide.
-  CONFIDE_RETURN_IF_ERROR(crypto::RandomFill(h.iv, sizeof h.iv));
   WriteHeader(h, out.data());
   if (!aad.empty()) std::memmove(out.data() + kHeaderSize, aad.data(), aad.size());
   // The header is authenticated with the caller's data: no field can change unnoticed.
