@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <vector>
 
@@ -214,7 +215,8 @@ class KeyCache {
       c->idle.clear();
       SecureZero(c->key.data(), c->key.size());
     }
-    entries_.clear();
+    // Release the storage too: a sim enclave's statics vanish with dlclose after Terminate.
+    std::vector<std::shared_ptr<CachedKey>>().swap(entries_);
   }
 
   void SetRotateAfter(uint64_t seals) {
@@ -264,8 +266,10 @@ class KeyCache {
 };
 
 // Never destroyed: a destructor could run after OpenSSL's exit cleanup; the wipes empty it.
+// Built in static storage rather than on the heap so leak checkers see it as reachable.
 KeyCache& Cache() {
-  static KeyCache& cache = *new KeyCache;
+  alignas(KeyCache) static unsigned char storage[sizeof(KeyCache)];
+  static KeyCache& cache = *new (storage) KeyCache;
   return cache;
 }
 
