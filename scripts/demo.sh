@@ -111,4 +111,20 @@ echo "-- a client whose policy names this enclave (debug and development allowed
   --allow-debug --allow-development --message "hello from the demo"
 wait "$server"
 
+step "14. Sealing: an enclave seals a secret, the platform daemon restarts, a new enclave unseals it"
+seal=$build/samples/sealing
+"$seal/sealing_host" "$seal/sealing_enclave.signed.so" --backend soft seal "$work/secret.sealed" "demo secret"
+"$confide" platform stop
+"$confide" platform start --socket "$CONFIDE_PLATFORM_SOCKET" --state "$work/platform-state"
+echo "host: platform daemon restarted with the same state directory"
+"$seal/sealing_host" "$seal/sealing_enclave.signed.so" --backend soft unseal "$work/secret.sealed"
+
+step "15. Local attestation: two enclaves prove their identities to each other through the host and agree on a key"
+la=$build/samples/local-attestation
+"$la/local_attestation_host" "$la/local_attestation_alice.signed.so" --backend soft "$la/local_attestation_bob.signed.so"
+
+step "16. Protected files: the host stores only ciphertext, and a flipped bit on disk is refused"
+pf=$build/samples/protected-files
+"$pf/protected_files_host" "$pf/protected_files_enclave.signed.so" --backend soft
+
 printf '\n\033[1mdemo finished: every step behaved as expected\033[0m\n'
