@@ -26,24 +26,8 @@ struct AttestArgs {
   bool json = false;
 };
 
-std::string SelfDir() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  std::string p(buf, static_cast<size_t>(n));
-  return p.substr(0, p.rfind('/'));
-}
-
-Status MakeDirs(const std::string& dir) {
-  for (size_t i = 1; i <= dir.size(); ++i)
-    if (i == dir.size() || dir[i] == '/')
-      if (mkdir(dir.substr(0, i).c_str(), 0700) != 0 && errno != EEXIST)
-        return IoError("cannot create " + dir.substr(0, i) + ": " + strerror(errno));
-  return Status::Ok();
-}
-
 int Csr(const AttestArgs& a) {
-  if (Status s = MakeDirs(a.state); !s.ok()) return Refuse("platform csr", s, false);
+  if (Status s = platform::MakeDirectories(a.state, 0700); !s.ok()) return Refuse("platform csr", s, false);
   auto key = platform::LoadOrCreateAttestationKey(a.state);
   if (!key.ok()) return Refuse("platform csr", key.status(), false);
   char host[256] = "platform";
@@ -106,7 +90,7 @@ int Attest(const AttestArgs& a) {
   std::string image = a.enclave;
   if (image.empty()) {
     const char* env = getenv("CONFIDE_ATTEST_ENCLAVE");
-    image = env && *env ? env : SelfDir() + "/confide-attest-enclave.signed.so";
+    image = env && *env ? env : platform::ProgramDir() + "/confide-attest-enclave.signed.so";
   }
   EnclaveOptions options;
   options.backend = BackendKind::kSoft;

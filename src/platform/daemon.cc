@@ -38,14 +38,6 @@ nlohmann::json ErrorReply(const Status& s) {
   return {{"ok", false}, {"code", std::string(CodeName(s.code()))}, {"error", s.message()}};
 }
 
-std::string SelfDir() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  std::string p(buf, static_cast<size_t>(n));
-  return p.substr(0, p.rfind('/'));
-}
-
 struct Daemon {
   DaemonOptions opt;
   std::string runtime;
@@ -255,7 +247,18 @@ Status Listen(const std::string& path, int* out) {
   return Status::Ok();
 }
 
-Status MakeDir(const std::string& dir, mode_t mode) {
+
+}  // namespace
+
+std::string ProgramDir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, static_cast<size_t>(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+Status MakeDirectories(const std::string& dir, mode_t mode) {
   if (dir.empty()) return InvalidArgument("no directory given");
   std::string partial;
   for (size_t i = 0; i <= dir.size(); ++i) {
@@ -268,8 +271,6 @@ Status MakeDir(const std::string& dir, mode_t mode) {
   return Status::Ok();
 }
 
-}  // namespace
-
 bool MemfdSecretAvailable() {
   long fd = syscall(447, 0);
   if (fd < 0) return false;
@@ -281,11 +282,11 @@ Status RunDaemon(const DaemonOptions& options) {
   Daemon d;
   d.opt = options;
   d.memfd_secret = MemfdSecretAvailable();
-  d.runtime = options.runtime_path.empty() ? SelfDir() + "/" + soft::kRuntimeProgram : options.runtime_path;
+  d.runtime = options.runtime_path.empty() ? ProgramDir() + "/" + soft::kRuntimeProgram : options.runtime_path;
   if (access(d.runtime.c_str(), X_OK) != 0)
     return NotFound("enclave runtime program not found at " + d.runtime +
                     " (it is installed next to the confide tool as confide-enclave-runtime)");
-  CONFIDE_RETURN_IF_ERROR(MakeDir(options.state_dir, 0700));
+  CONFIDE_RETURN_IF_ERROR(MakeDirectories(options.state_dir, 0700));
   chmod(options.state_dir.c_str(), 0700);
   {
     // Created at first start, kept across restarts: sealed data outlives the daemon.
@@ -299,7 +300,7 @@ Status RunDaemon(const DaemonOptions& options) {
   d.attestation = std::move(*attestation);
   d.keys->SetQuoter(d.attestation->Quoter());
   std::string dir = options.socket_path.substr(0, options.socket_path.rfind('/'));
-  if (!dir.empty()) CONFIDE_RETURN_IF_ERROR(MakeDir(dir, 0755));
+  if (!dir.empty()) CONFIDE_RETURN_IF_ERROR(MakeDirectories(dir, 0755));
   int listener = -1;
   CONFIDE_RETURN_IF_ERROR(Listen(options.socket_path, &listener));
 

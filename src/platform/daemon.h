@@ -2,6 +2,8 @@
 // It is part of the trusted base of the soft backend (docs/threat-model.md).
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -34,6 +36,12 @@ Status RunDaemon(const DaemonOptions& options);
 // One request/response exchange with the daemon at `socket_path`.
 Result<nlohmann::json> Request(const std::string& socket_path, const nlohmann::json& request,
                                const std::vector<int>& fds = {});
+
+// The directory of the running program (confide-enclave-runtime and the attest enclave are
+// installed next to the confide tool).
+std::string ProgramDir();
+// Creates `dir` and its missing parents with `mode`.
+Status MakeDirectories(const std::string& dir, mode_t mode);
 
 // Whether memfd_secret(2) works on this kernel, for status and launch policy.
 bool MemfdSecretAvailable();
