@@ -9,17 +9,13 @@
 #include <cstdlib>
 
 #include "confide/crypto.h"
+#include "raw_aes_gcm.h"
 
 namespace {
 
 using namespace confide;
 
-void Check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "benchmark setup failed: %s\n", what);
-    std::abort();
-  }
-}
+using bench::Check;
 
 // ------------------------------------------------------------------ AES-256-GCM seal
 
@@ -37,24 +33,7 @@ void BM_AesGcmSeal_Confide(benchmark::State& state) {
 }
 
 // The baseline: the same work through EVP with one reused context, as a careful C caller would.
-void BM_AesGcmSeal_RawEvp(benchmark::State& state) {
-  size_t n = static_cast<size_t>(state.range(0));
-  Bytes key(32, 0x42), iv(12, 0x24), aad(32, 0x01), pt(n, 0x5a), ct(n), tag(16);
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  Check(ctx && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.data(), nullptr) == 1, "EVP init");
-  int len = 0;
-  for (auto _ : state) {
-    EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, iv.data());
-    EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size()));
-    EVP_EncryptUpdate(ctx, ct.data(), &len, pt.data(), static_cast<int>(n));
-    EVP_EncryptFinal_ex(ctx, ct.data() + len, &len);
-    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag.data());
-    benchmark::DoNotOptimize(tag.data());
-    ++iv[0];
-  }
-  EVP_CIPHER_CTX_free(ctx);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
-}
+void BM_AesGcmSeal_RawEvp(benchmark::State& state) { bench::RawEvpSeal(state, 32); }
 
 // One-shot helper (new context per call + output allocation): shows what the convenience costs.
 void BM_AesGcmSeal_ConfideOneShot(benchmark::State& state) {
@@ -86,24 +65,7 @@ void BM_AesGcmOpen_Confide(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
 }
 
-void BM_AesGcmOpen_RawEvp(benchmark::State& state) {
-  size_t n = static_cast<size_t>(state.range(0));
-  Bytes key(32, 0x42), iv(12, 0x24), pt(n, 0x5a), ct(n), tag(16), out(n);
-  auto gcm = crypto::AesGcm::Create(key);
-  Check(gcm.ok() && gcm->Encrypt(iv, {}, pt, ct.data(), tag.data()).ok(), "setup");
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  Check(ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.data(), nullptr) == 1, "EVP init");
-  int len = 0;
-  for (auto _ : state) {
-    EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, iv.data());
-    EVP_DecryptUpdate(ctx, out.data(), &len, ct.data(), static_cast<int>(n));
-    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.data());
-    Check(EVP_DecryptFinal_ex(ctx, out.data() + len, &len) == 1, "EVP tag");
-    benchmark::DoNotOptimize(out.data());
-  }
-  EVP_CIPHER_CTX_free(ctx);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
-}
+void BM_AesGcmOpen_RawEvp(benchmark::State& state) { bench::RawEvpOpen(state, 0); }
 
 BENCHMARK(BM_AesGcmOpen_RawEvp)->Arg(16 << 10)->Arg(1 << 20);
 BENCHMARK(BM_AesGcmOpen_Confide)->Arg(16 << 10)->Arg(1 << 20);
