@@ -28,6 +28,8 @@ inline constexpr uint32_t kFrameMagic = 0x4d524643;  // "CFRM"
 inline constexpr size_t kFrameHeaderSize = 16;       // magic u32, item count u32, total size u64
 inline constexpr size_t kItemHeaderSize = 16;        // kind u32, reserved u32, length u64
 inline constexpr uint32_t kMaxItems = 4096;
+// The largest buffer confide_enclave_v1::request_buffer hands out; bigger frames are copied.
+inline constexpr size_t kMaxRequestBufferBytes = size_t{1} << 30;
 
 enum class ItemKind : uint32_t {
   kValue = 1,       // bytes of a by-value parameter or return value
@@ -46,7 +48,12 @@ class Buffer {
  public:
   Buffer() = default;
   ~Buffer();
-  Buffer(Buffer&& o) noexcept : p_(o.p_), n_(o.n_), cap_(o.cap_) { o.p_ = nullptr; o.n_ = o.cap_ = 0; }
+  Buffer(Buffer&& o) noexcept
+      : p_(o.p_), n_(o.n_), cap_(o.cap_), own_(o.own_), own_cap_(o.own_cap_), borrowed_(o.borrowed_) {
+    o.p_ = o.own_ = nullptr;
+    o.n_ = o.cap_ = o.own_cap_ = 0;
+    o.borrowed_ = false;
+  }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   Buffer& operator=(Buffer&&) = delete;
@@ -70,11 +77,24 @@ class Buffer {
   // Wipes the bytes in use and frees the block.
   void Free();
 
+  // Writes go to `p` (`cap` bytes of someone else's memory, never freed here) until
+  // Unborrow(): how a host proxy writes a request frame straight into the memory the callee
+  // reads it from (Enclave::RequestRegion). Growing past `cap` moves the bytes into a block
+  // of this buffer's own and wipes them at `p`. Only while empty.
+  void Borrow(uint8_t* p, size_t cap);
+  // Back to the buffer's own block, empty; the borrowed bytes are left as they are.
+  void Unborrow();
+  // Whether the bytes in use are in borrowed memory.
+  bool borrowed() const { return borrowed_; }
+
  private:
   void Grow(size_t n);
   uint8_t* p_ = nullptr;
   size_t n_ = 0;
   size_t cap_ = 0;
+  uint8_t* own_ = nullptr;  // this buffer's block while p_ is borrowed
+  size_t own_cap_ = 0;
+  bool borrowed_ = false;
 };
 
 class FrameWriter {
@@ -272,11 +292,19 @@ struct confide_host_v1 {
 struct confide_enclave_v1 {
   uint32_t abi_version;
   // Runs ecall `id` on thread slot `slot`; same conventions as confide_host_v1::ocall. The
-  // enclave copies `in` into its own memory first, then wipes `in` (it may carry secrets).
+  // enclave copies `in` into its own memory first, then wipes `in` (it may carry secrets),
+  // unless `in` is the buffer request_buffer gave out for this call.
   int32_t (*ecall)(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t out_cap,
                    size_t* out_len);
   // Wipes enclave state; every later ecall fails.
   void (*terminate)(void);
+  // In-process (sim) loaders only: the enclave's own buffer, of at least `min_len` bytes,
+  // for the request of the next ecall on `slot` at its current nesting depth. A caller that
+  // writes the frame there and passes it as `in` saves the copy: the enclave validates it
+  // where it lies, as its copy (DESIGN §5 rule 1), and there is no shared buffer to wipe.
+  // Only for a loader that shares the enclave's address space, where the host can write
+  // enclave memory anyway; the soft runtime never offers it to the host. 0 or a Code.
+  int32_t (*request_buffer)(uint32_t slot, size_t min_len, uint8_t** buffer, size_t* capacity);
 };
 
 typedef int32_t (*confide_enclave_start_v1_fn)(const struct confide_host_v1* host, uint32_t num_tcs,

@@ -47,12 +47,20 @@ struct EnclaveIdentity {
 
 class Backend;  // private: src/host/backend.h
 
+class Enclave;
+
 // Request and reply storage for one call, borrowed from a pool of the calling thread, so
 // generated proxies allocate nothing once warm (a nested call borrows its own pair). What was
 // written to them is wiped when they go back.
+//
+// Made for an ecall of `enclave`, it also holds the call's thread slot from construction to
+// destruction, and request() writes straight into the memory the request travels in: the
+// enclave's own buffer on sim, the channel slot on soft. The frame is then not copied again
+// on the host side (Enclave::Call with these buffers).
 class CallBuffers {
  public:
   CallBuffers();
+  explicit CallBuffers(Enclave& enclave);
   ~CallBuffers();
   CallBuffers(const CallBuffers&) = delete;
   CallBuffers& operator=(const CallBuffers&) = delete;
@@ -60,8 +68,14 @@ class CallBuffers {
   abi::Buffer& reply() { return *reply_; }
 
  private:
+  friend class Enclave;
   abi::Buffer* request_;
   abi::Buffer* reply_;
+  size_t* request_hint_;        // this level's last request size: how much room to ask for
+  Enclave* enclave_ = nullptr;  // set while the slot is held
+  uint32_t slot_ = 0;
+  bool nested_ = false;         // the slot is the one of the ocall this thread is in
+  Status slot_status_;          // why no slot was taken
 };
 
 class Enclave {
@@ -81,6 +95,9 @@ class Enclave {
   // The same without allocating: sends the frame `request` holds (the backend wipes it once
   // copied) and leaves the reply frame in `reply`. Generated proxies use this one.
   Status Call(uint32_t id, abi::FrameWriter& request, size_t reply_capacity, abi::Buffer& reply);
+  // The same on the slot `buffers` holds, with `request` written into buffers.request()
+  // (which may be the enclave's or the channel's memory); the reply lands in buffers.reply().
+  Status Call(uint32_t id, abi::FrameWriter& request, size_t reply_capacity, CallBuffers& buffers);
 
   const EnclaveIdentity& identity() const { return identity_; }
   BackendKind backend() const { return backend_kind_; }
@@ -97,6 +114,7 @@ class Enclave {
                         size_t* out_len);
 
  private:
+  friend class CallBuffers;
   struct SlotPool;
   Enclave() = default;
   Result<uint32_t> AcquireSlot();

@@ -35,9 +35,29 @@ Buffer::~Buffer() { Free(); }
 
 void Buffer::Free() {
   Wipe(p_, n_);
+  Unborrow();
   delete[] p_;
   p_ = nullptr;
   n_ = cap_ = 0;
+}
+
+void Buffer::Borrow(uint8_t* p, size_t cap) {
+  if (borrowed_ || n_ != 0 || p == nullptr) return;
+  own_ = p_;
+  own_cap_ = cap_;
+  p_ = p;
+  cap_ = cap;
+  borrowed_ = true;
+}
+
+void Buffer::Unborrow() {
+  if (!borrowed_) return;
+  p_ = own_;
+  cap_ = own_cap_;
+  own_ = nullptr;
+  own_cap_ = 0;
+  n_ = 0;
+  borrowed_ = false;
 }
 
 void Buffer::Clear() {
@@ -48,6 +68,23 @@ void Buffer::Clear() {
 void Buffer::Grow(size_t n) {
   // By hand rather than std::vector, so the old block is wiped before it is freed (freed heap
   // blocks keep their contents) and new bytes are not zero-filled only to be overwritten.
+  if (borrowed_) {
+    // Out of borrowed room: the frame continues in memory of our own (the callee then copies
+    // it as it would any frame), and what was written over there is wiped.
+    uint8_t* old = p_;
+    size_t used = n_;
+    p_ = own_;
+    cap_ = own_cap_;
+    own_ = nullptr;
+    own_cap_ = 0;
+    borrowed_ = false;
+    n_ = 0;
+    if (n > cap_) Grow(n);
+    if (used != 0) std::memcpy(p_, old, used);
+    Wipe(old, used);
+    n_ = used;
+    return;
+  }
   size_t cap = std::max({n, 2 * cap_, size_t{256}});
   auto* p = new uint8_t[cap];
   if (n_ != 0) std::memcpy(p, p_, n_);

@@ -623,8 +623,10 @@ std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
   std::string s = "\n" + SenderSignature(f, side, true) + " {\n";
   s += "  confide_gen::Budget confide_gen_budget;\n  (void)confide_gen_budget;\n";
   // Host proxies write into the calling thread's reusable call buffers (no allocation once
-  // warm); enclave-side ocall proxies keep a writer of their own.
-  if (host) s += "  confide::CallBuffers confide_gen_b;\n  confide::abi::FrameWriter confide_gen_w(confide_gen_b.request());\n";
+  // warm), which also hold the call's thread slot and put the frame where the enclave reads
+  // it; enclave-side ocall proxies keep a writer of their own.
+  const std::string enc = f.fn->FindParam("enclave") ? "confide_gen_enclave" : "enclave";
+  if (host) s += "  confide::CallBuffers confide_gen_b(" + enc + ");\n  confide::abi::FrameWriter confide_gen_w(confide_gen_b.request());\n";
   else s += "  confide::abi::FrameWriter confide_gen_w;\n";
   s += "  size_t confide_gen_cap = confide::abi::kFrameHeaderSize;\n";
   size_t static_items = 0;
@@ -707,9 +709,8 @@ std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
   // The call. A reply larger than confide_gen_cap is refused before it is parsed.
   std::string what;
   if (host) {
-    std::string enc = f.fn->FindParam("enclave") ? "confide_gen_enclave" : "enclave";
     s += "  CONFIDE_RETURN_IF_ERROR(" + enc + ".Call(" + std::to_string(f.id) +
-         "u, confide_gen_w, confide_gen_cap, confide_gen_b.reply()));\n";
+         "u, confide_gen_w, confide_gen_cap, confide_gen_b));\n";
     s += "  const confide::ByteSpan confide_gen_rep = confide_gen_b.reply().span();\n";
     what = "reply of ecall '" + name + "'";
   } else {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "confide/abi.h"
 #include "confide/image.h"
@@ -16,6 +17,14 @@ class Backend {
   // Runs ecall `id` on thread slot `slot` (C entry ABI conventions of confide_enclave_v1).
   virtual int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                         size_t* out_len) = 0;
+  // Memory a request for the next call on `slot` can be written into so that Ecall need not
+  // copy it again (passed back as `in`); empty when there is none. `hint`: the size of the
+  // last request from the caller's nesting level.
+  virtual std::span<uint8_t> RequestRegion(uint32_t slot, size_t hint) {
+    (void)slot;
+    (void)hint;
+    return {};
+  }
   // The enclave's own process, when it has one; 0 when it runs in the host process.
   virtual int process_id() const { return 0; }
   // Whether the platform that runs the enclave is development-grade (see Enclave::development).

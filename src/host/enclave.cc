@@ -51,8 +51,13 @@ namespace {
 
 // Each thread's call buffers: a request/reply pair per nesting level (a call made from inside
 // an ocall handler is one level deeper), kept for the next call at that level.
+struct Level {
+  abi::Buffer request;
+  abi::Buffer reply;
+  size_t request_hint = 0;  // size of the last request sent from this level
+};
 struct ThreadBuffers {
-  std::vector<std::unique_ptr<abi::Buffer[]>> levels;
+  std::vector<std::unique_ptr<Level>> levels;
   size_t depth = 0;
 };
 thread_local ThreadBuffers t_buffers;
@@ -64,24 +69,6 @@ void GiveBack(abi::Buffer& b) {
   else b.Clear();
 }
 
-}  // namespace
-
-CallBuffers::CallBuffers() {
-  ThreadBuffers& t = t_buffers;
-  if (t.levels.size() == t.depth) t.levels.push_back(std::make_unique<abi::Buffer[]>(2));
-  abi::Buffer* pair = t.levels[t.depth++].get();
-  request_ = &pair[0];
-  reply_ = &pair[1];
-}
-
-CallBuffers::~CallBuffers() {
-  GiveBack(*reply_);
-  GiveBack(*request_);
-  --t_buffers.depth;
-}
-
-namespace {
-
 // Ocalls in progress on this thread: a nested ecall from inside an ocall re-enters the same
 // thread slot, as SGX re-enters the same TCS.
 struct ActiveOcall {
@@ -89,6 +76,49 @@ struct ActiveOcall {
   uint32_t slot;
 };
 thread_local std::vector<ActiveOcall> t_ocalls;
+
+}  // namespace
+
+CallBuffers::CallBuffers() {
+  ThreadBuffers& t = t_buffers;
+  if (t.levels.size() == t.depth) t.levels.push_back(std::make_unique<Level>());
+  Level& level = *t.levels[t.depth++];
+  request_ = &level.request;
+  reply_ = &level.reply;
+  request_hint_ = &level.request_hint;
+}
+
+CallBuffers::CallBuffers(Enclave& enclave) : CallBuffers() {
+  nested_ = !t_ocalls.empty() && t_ocalls.back().enclave == &enclave;
+  if (nested_) {
+    slot_ = t_ocalls.back().slot;
+  } else {
+    Result<uint32_t> slot = enclave.AcquireSlot();
+    if (!slot.ok()) {
+      slot_status_ = slot.status();
+      return;
+    }
+    slot_ = *slot;
+  }
+  enclave_ = &enclave;
+  std::span<uint8_t> region = enclave.backend_->RequestRegion(slot_, *request_hint_);
+  if (!region.empty()) request_->Borrow(region.data(), region.size());
+}
+
+CallBuffers::~CallBuffers() {
+  // Whatever is left of a request in the enclave's or the channel's memory (a call that was
+  // not sent, or failed before the receiver took it) is wiped before the slot is free.
+  if (request_->borrowed()) {
+    request_->Clear();
+    request_->Unborrow();
+  }
+  if (enclave_ != nullptr && !nested_) enclave_->ReleaseSlot(slot_);
+  GiveBack(*reply_);
+  GiveBack(*request_);
+  --t_buffers.depth;
+}
+
+namespace {
 
 int32_t HostOcallThunk(void* ctx, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                        size_t* out_len) {
@@ -213,6 +243,24 @@ Status Enclave::Call(uint32_t id, abi::FrameWriter& request, size_t reply_capaci
   if (!sent.ok()) return sent;
   // A successful backend wiped the frame once it had copied it (confide_enclave_v1::ecall;
   // soft copies it into the channel and wipes it); after a failure it may not have.
+  if (code == 0) request.Forget();
+  else return CallError(id, code, reply.span());
+  return Status::Ok();
+}
+
+Status Enclave::Call(uint32_t id, abi::FrameWriter& request, size_t reply_capacity, CallBuffers& buffers) {
+  if (buffers.enclave_ != this) {
+    if (!buffers.slot_status_.ok()) return buffers.slot_status_;
+    return Call(id, request, reply_capacity, buffers.reply());  // buffers not made for this enclave
+  }
+  std::span<uint8_t> frame = request.Frame();
+  *buffers.request_hint_ = frame.size();
+  abi::Buffer& reply = buffers.reply();
+  reply.Resize(std::max(reply_capacity, kMinReplyRoom));
+  size_t len = 0;
+  int32_t code = backend_->Ecall(buffers.slot_, id, frame.data(), frame.size(), reply.data(), reply.size(), &len);
+  reply.Resize(std::min(len, reply.size()));
+  // As above: the receiver took (and, where it was shared, wiped) the request.
   if (code == 0) request.Forget();
   else return CallError(id, code, reply.span());
   return Status::Ok();

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,11 @@ Status Admit(Slot& s, uint32_t id, bool* nested) {
                           "': it is not in that ocall's allow(...) list");
 }
 
+Frames& FramesAt(Slot& s, uint32_t depth) {
+  while (s.frames.size() <= depth) s.frames.push_back(std::make_unique<Frames>());
+  return *s.frames[depth];
+}
+
 Status RunHandler(uint32_t id, const abi::FrameView& request, abi::FrameWriter& w) {
   try {
     return confide_trusted_tables.ecalls[id].handler(request, w);
@@ -95,12 +101,21 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
   Status admitted = Admit(s, id, &nested);
   if (!admitted.ok()) return abi::WriteStatus(admitted, out, cap, out_len);
 
-  if (s.frames.size() <= s.depth) s.frames.push_back(std::make_unique<Frames>());
-  Frames& f = *s.frames[s.depth];
-  f.request.Resize(in_len);
-  // Rules 1 and 8: copied into enclave memory and wiped at the source in one pass; only the
-  // copy is read afterwards (no double fetch).
-  abi::CopyAndWipe(f.request.data(), in, in_len);
+  Frames& f = FramesAt(s, s.depth);
+  if (in != nullptr && in == f.request.data()) {
+    // Written in place through request_buffer (sim): already in enclave memory, nothing to wipe.
+    if (in_len > f.request.capacity()) {
+      if (!nested) s.busy.store(false, std::memory_order_release);
+      return abi::WriteStatus(OutOfRange("the request frame overruns the enclave buffer it was written to"), out,
+                              cap, out_len);
+    }
+    f.request.Resize(in_len);
+  } else {
+    f.request.Resize(in_len);
+    // Rules 1 and 8: copied into enclave memory and wiped at the source in one pass; only the
+    // copy is read afterwards (no double fetch).
+    abi::CopyAndWipe(f.request.data(), in, in_len);
+  }
   int saved_slot = t_slot;
   t_slot = static_cast<int>(slot);
   ++s.depth;
@@ -132,6 +147,27 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
   // Last: the slot's frames are free for the next caller only now.
   if (!nested) s.busy.store(false, std::memory_order_release);
   return code;
+}
+
+int32_t RequestBuffer(uint32_t slot, size_t min_len, uint8_t** buffer, size_t* capacity) {
+  *buffer = nullptr;
+  *capacity = 0;
+  if (!g_rt.ready.load(std::memory_order_acquire)) return static_cast<int32_t>(Code::kUnavailable);
+  if (slot >= g_rt.num_tcs) return static_cast<int32_t>(Code::kOutOfRange);
+  if (min_len > abi::kMaxRequestBufferBytes) return static_cast<int32_t>(Code::kOutOfRange);
+  Slot& s = g_rt.slots[slot];
+  abi::Buffer& b = FramesAt(s, s.depth).request;
+  // Growing keeps nothing: the next request is written from the start.
+  b.Forget();
+  try {
+    b.Resize(min_len);
+  } catch (const std::bad_alloc&) {
+    return static_cast<int32_t>(Code::kOutOfRange);
+  }
+  b.Forget();
+  *buffer = b.data();
+  *capacity = b.capacity();
+  return 0;
 }
 
 std::atomic<void (*)()> g_on_terminate{nullptr};
@@ -221,6 +257,7 @@ extern "C" __attribute__((visibility("default"))) int32_t confide_enclave_start_
   out->abi_version = abi::kAbiVersion;
   out->ecall = trusted::Ecall;
   out->terminate = trusted::Terminate;
+  out->request_buffer = trusted::RequestBuffer;
   g_rt.ready.store(true, std::memory_order_release);
   return 0;
 }

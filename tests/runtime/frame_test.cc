@@ -200,4 +200,44 @@ TEST(Frame, WriterOnReusedStorageWritesTheSameFrameAndClearWipesIt) {
   EXPECT_EQ(std::count(block, block + used, 0), static_cast<long>(used)) << "Clear wipes the bytes that were in use";
 }
 
+TEST(Frame, WriterOnBorrowedMemoryWritesThereAndMovesOutWhenItOutgrowsIt) {
+  FrameWriter own;
+  own.Buffer("top-secret", 11);
+  Bytes expected = own.Finish();
+  uint8_t region[256];
+  std::memset(region, 0x77, sizeof region);
+  Buffer storage;
+  storage.Borrow(region, sizeof region);
+  {
+    FrameWriter w(storage);
+    w.Buffer("top-secret", 11);
+    std::span<uint8_t> f = w.Frame();
+    EXPECT_EQ(f.data(), region) << "the frame is written where it was borrowed";
+    ASSERT_EQ(Bytes(f.begin(), f.end()), expected);
+  }
+  storage.Unborrow();
+  EXPECT_FALSE(storage.borrowed());
+  EXPECT_EQ(storage.size(), 0u);
+  EXPECT_EQ(Bytes(region, region + expected.size()), expected) << "Unborrow leaves the region to its owner";
+
+  // Past the region's end the frame continues in the buffer's own memory, complete, and what
+  // had been written into the region is wiped.
+  std::memset(region, 0x77, sizeof region);
+  storage.Borrow(region, 64);
+  FrameWriter w(storage);
+  w.Buffer("top-secret", 11);
+  std::string big(100, 'b');
+  w.Buffer(big.data(), big.size());
+  std::span<uint8_t> f = w.Frame();
+  EXPECT_FALSE(storage.borrowed());
+  EXPECT_NE(f.data(), region);
+  auto v = FrameView::Parse(ByteSpan(f.data(), f.size()), "moved frame");
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  ByteSpan b;
+  ASSERT_TRUE(v->GetBuffer(1, "big", big.size(), false, &b).ok());
+  EXPECT_EQ(std::string(b.begin(), b.end()), big);
+  EXPECT_EQ(std::count(region, region + 48, 0), 48) << "the part written into the region is wiped";
+  EXPECT_EQ(region[48], 0x77) << "bytes never written there are left alone";
+}
+
 }  // namespace

@@ -108,4 +108,45 @@ TEST(TrustedRuntime, WipesTheCallersRequestBufferAfterCopyingIt) {
   EXPECT_EQ(std::count(req.begin(), req.end(), 0), static_cast<long>(req.size()));
 }
 
+// request_buffer (sim's in-place path): a frame written into the enclave's own buffer runs
+// without a copy; one that claims more bytes than that buffer holds is refused, not read past.
+TEST(TrustedRuntime, RunsAFrameWrittenIntoItsRequestBufferAndRefusesOneThatOverrunsIt) {
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr};
+  Loaded l;
+  int32_t rc = -1;
+  Start(l, &host, 2, &rc);
+  ASSERT_EQ(rc, 0);
+  ASSERT_NE(l.entry.request_buffer, nullptr);
+  FrameWriter w;
+  w.Buffer("in-place", 9);
+  Bytes req = w.Finish();
+  uint8_t* buf = nullptr;
+  size_t cap = 0;
+  ASSERT_EQ(l.entry.request_buffer(1, req.size(), &buf, &cap), 0);
+  ASSERT_NE(buf, nullptr);
+  ASSERT_GE(cap, req.size());
+  std::memcpy(buf, req.data(), req.size());
+  Bytes out(256);
+  size_t len = 0;
+  ASSERT_EQ(l.entry.ecall(1, 0, buf, req.size(), out.data(), out.size(), &len), 0);
+  auto v = FrameView::Parse(ByteSpan(out.data(), len), "echo reply");
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  ByteSpan b;
+  ASSERT_TRUE(v->GetBuffer(0, "text", 9, false, &b).ok());
+  EXPECT_EQ(std::string(b.begin(), b.end() - 1), "in-place");
+
+  ASSERT_EQ(l.entry.request_buffer(1, req.size(), &buf, &cap), 0);
+  std::memcpy(buf, req.data(), req.size());
+  rc = l.entry.ecall(1, 0, buf, cap + 1, out.data(), out.size(), &len);
+  EXPECT_EQ(rc, static_cast<int32_t>(Code::kOutOfRange));
+  EXPECT_NE(std::string(out.begin(), out.begin() + static_cast<long>(len)).find("overruns the enclave buffer"),
+            std::string::npos);
+  // The slot is free again after the refusal.
+  EXPECT_EQ(l.entry.ecall(1, 0, req.data(), req.size(), out.data(), out.size(), &len), 0);
+
+  EXPECT_EQ(l.entry.request_buffer(2, 16, &buf, &cap), static_cast<int32_t>(Code::kOutOfRange));
+  EXPECT_EQ(l.entry.request_buffer(0, kMaxRequestBufferBytes + 1, &buf, &cap), static_cast<int32_t>(Code::kOutOfRange));
+  EXPECT_EQ(buf, nullptr);
+}
+
 }  // namespace

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +35,14 @@ class SimBackend : public Backend {
   }
   const confide_host_v1* host() const { return &host_; }
   void set_entry(const confide_enclave_v1& entry) { entry_ = entry; }
+  // The enclave's own request buffer: the proxy's write is the one copy into enclave memory.
+  std::span<uint8_t> RequestRegion(uint32_t slot, size_t hint) override {
+    if (entry_.request_buffer == nullptr) return {};
+    uint8_t* p = nullptr;
+    size_t cap = 0;
+    if (entry_.request_buffer(slot, std::max<size_t>(hint, 1024), &p, &cap) != 0 || p == nullptr) return {};
+    return {p, cap};
+  }
   int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                 size_t* out_len) override {
     return entry_.ecall(slot, id, in, in_len, out, cap, out_len);

@@ -164,6 +164,13 @@ class SoftBackend : public Backend {
   int process_id() const override { return pid_; }
   bool development() const override { return development_; }
 
+  // The channel slot: the proxy writes the frame where the enclave copies it from.
+  std::span<uint8_t> RequestRegion(uint32_t slot, size_t hint) override {
+    (void)hint;
+    if (slot >= channel_.num_slots()) return {};
+    return {channel_.data(slot), channel_.slot_data_bytes()};
+  }
+
   int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                 size_t* out_len) override {
     *out_len = 0;
@@ -181,7 +188,7 @@ class SoftBackend : public Backend {
                    out, cap, out_len);
     soft::SlotControl& c = channel_.control(slot);
     uint8_t* data = channel_.data(slot);
-    abi::CopyAndWipe(data, in, in_len);
+    if (in != data) abi::CopyAndWipe(data, in, in_len);  // else written in place (RequestRegion)
     c.call_id = id;
     c.length = in_len;
     c.code = 0;
