@@ -37,14 +37,36 @@ std::string_view CodeName(Code code);
 
 class [[nodiscard]] Status {
  public:
+  // OK is a null pointer: making, moving and dropping an OK Status costs a word, which
+  // matters on the call path, where every step returns one.
   Status() = default;
-  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(Code code, std::string message)
+      : rep_(code == Code::kOk ? nullptr : new Rep{code, std::move(message)}) {}
+  Status(const Status& o) : rep_(o.rep_ ? new Rep(*o.rep_) : nullptr) {}
+  Status(Status&& o) noexcept : rep_(o.rep_) { o.rep_ = nullptr; }
+  Status& operator=(const Status& o) {
+    if (this != &o) {
+      Rep* r = o.rep_ ? new Rep(*o.rep_) : nullptr;
+      delete rep_;
+      rep_ = r;
+    }
+    return *this;
+  }
+  Status& operator=(Status&& o) noexcept {
+    if (this != &o) {
+      delete rep_;
+      rep_ = o.rep_;
+      o.rep_ = nullptr;
+    }
+    return *this;
+  }
+  ~Status() { delete rep_; }
 
   static Status Ok() { return Status(); }
 
-  bool ok() const { return code_ == Code::kOk; }
-  Code code() const { return code_; }
-  const std::string& message() const { return message_; }
+  bool ok() const { return rep_ == nullptr; }
+  Code code() const { return rep_ ? rep_->code : Code::kOk; }
+  const std::string& message() const { return rep_ ? rep_->message : EmptyMessage(); }
   // "verification_failed: quote signature does not verify ..."
   std::string ToString() const;
 
@@ -52,12 +74,16 @@ class [[nodiscard]] Status {
   Status WithContext(std::string_view context) const;
 
   friend bool operator==(const Status& a, const Status& b) {
-    return a.code_ == b.code_ && a.message_ == b.message_;
+    return a.code() == b.code() && a.message() == b.message();
   }
 
  private:
-  Code code_ = Code::kOk;
-  std::string message_;
+  struct Rep {
+    Code code;
+    std::string message;
+  };
+  static const std::string& EmptyMessage();
+  Rep* rep_ = nullptr;
 };
 
 Status InvalidArgument(std::string message);
@@ -78,9 +104,10 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {  // NOLINT
-    assert(!std::get<Status>(v_).ok() && "Result constructed from an OK Status");
-    if (std::get<Status>(v_).ok()) v_ = Status(Code::kInternal, "Result built from OK status");
+  Result(Status status)  // NOLINT
+      : v_(std::in_place_type<Status>, status.ok() ? Status(Code::kInternal, "Result built from OK status")
+                                                   : std::move(status)) {
+    assert(std::get<Status>(v_).message() != "Result built from OK status" && "Result constructed from an OK Status");
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }

@@ -26,14 +26,19 @@ std::string_view CodeName(Code code) {
   return "unknown";
 }
 
+const std::string& Status::EmptyMessage() {
+  static const std::string empty;
+  return empty;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "ok";
-  return std::string(CodeName(code_)) + ": " + message_;
+  return std::string(CodeName(code())) + ": " + message();
 }
 
 Status Status::WithContext(std::string_view context) const {
   if (ok()) return *this;
-  return Status(code_, std::string(context) + ": " + message_);
+  return Status(code(), std::string(context) + ": " + message());
 }
 
 Status InvalidArgument(std::string m) { return Status(Code::kInvalidArgument, std::move(m)); }
