@@ -135,9 +135,11 @@ class FrameWriter {
   // Completes the header and hands out a copy of the frame; the writer is wiped and empty
   // afterwards.
   Bytes Finish();
-  // The frame was wiped by its receiver: drop it without wiping again.
+  // The receiver took the frame (and wiped it where it was shared): drop it without wiping
+  // again, and give back memory it was written into (Buffer::Borrow) untouched.
   void Forget() {
-    buf_->Forget();
+    if (buf_->borrowed()) buf_->Unborrow();
+    else buf_->Forget();
     Start();
   }
 

@@ -17,6 +17,7 @@ namespace confide::trusted {
 namespace {
 
 constexpr uint32_t kMaxTcs = 1024;
+constexpr size_t kWipeWithReplyBytes = 4096;
 constexpr size_t kMaxPlatformReply = 64 * 1024;  // platform_services::kMaxMessageBytes
 
 // One nesting level's frames on a slot: the enclave's private copy of the request and the
@@ -102,6 +103,7 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
   if (!admitted.ok()) return abi::WriteStatus(admitted, out, cap, out_len);
 
   Frames& f = FramesAt(s, s.depth);
+  size_t wipe_later = 0;
   if (in != nullptr && in == f.request.data()) {
     // Written in place through request_buffer (sim): already in enclave memory, nothing to wipe.
     if (in_len > f.request.capacity()) {
@@ -112,9 +114,16 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
     f.request.Resize(in_len);
   } else {
     f.request.Resize(in_len);
-    // Rules 1 and 8: copied into enclave memory and wiped at the source in one pass; only the
-    // copy is read afterwards (no double fetch).
-    abi::CopyAndWipe(f.request.data(), in, in_len);
+    // Rules 1 and 8: copied into enclave memory, and only the copy is read afterwards (no
+    // double fetch); the source is wiped. Large frames are wiped chunk by chunk as they are
+    // copied; a small one when the reply is written, in the same burst of stores: on soft the
+    // host spins on that cache line, and each separate store to it would move it back.
+    if (in_len <= kWipeWithReplyBytes) {
+      if (in_len != 0) std::memcpy(f.request.data(), in, in_len);
+      wipe_later = in_len;
+    } else {
+      abi::CopyAndWipe(f.request.data(), in, in_len);
+    }
   }
   int saved_slot = t_slot;
   t_slot = static_cast<int>(slot);
@@ -132,6 +141,7 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
   // was wiped on the way in.
   f.request.Forget();
 
+  if (wipe_later != 0) SecureZero(in, wipe_later);
   std::span<uint8_t> reply = w.Frame();
   if (st.ok() && reply.size() > cap)
     st = OutOfRange(EcallName(id) + " produced a " + std::to_string(reply.size()) +

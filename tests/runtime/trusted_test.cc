@@ -106,6 +106,23 @@ TEST(TrustedRuntime, WipesTheCallersRequestBufferAfterCopyingIt) {
   size_t len = 0;
   ASSERT_EQ(l.entry.ecall(0, 0, req.data(), req.size(), out.data(), out.size(), &len), 0);
   EXPECT_EQ(std::count(req.begin(), req.end(), 0), static_cast<long>(req.size()));
+
+  // Small frames are wiped together with the reply, large ones while they are copied: both
+  // are gone when the call returns, and the reply is intact.
+  for (size_t n : {size_t{4000}, size_t{64 * 1024}}) {
+    std::string text(n - 1, 's');
+    FrameWriter big;
+    big.Buffer(text.c_str(), n);
+    Bytes frame = big.Finish();
+    Bytes reply(n + 256);
+    ASSERT_EQ(l.entry.ecall(0, 0, frame.data(), frame.size(), reply.data(), reply.size(), &len), 0) << n;
+    EXPECT_EQ(std::count(frame.begin(), frame.end(), 0), static_cast<long>(frame.size())) << n;
+    auto v = FrameView::Parse(ByteSpan(reply.data(), len), "echo reply");
+    ASSERT_TRUE(v.ok()) << v.status().message();
+    ByteSpan b;
+    ASSERT_TRUE(v->GetBuffer(0, "text", n, false, &b).ok());
+    EXPECT_EQ(std::string(b.begin(), b.end() - 1), text);
+  }
 }
 
 // request_buffer (sim's in-place path): a frame written into the enclave's own buffer runs

@@ -5,16 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstring>
 #include <string>
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define CONFIDE_CPU_RELAX() _mm_pause()
-#else
-#define CONFIDE_CPU_RELAX() ((void)0)
-#endif
 
 namespace confide::soft {
 namespace {
@@ -24,13 +16,13 @@ constexpr size_t kControlBytes = sizeof(SlotControl);
 
 size_t SlotStride(uint64_t data_bytes) { return (kControlBytes + data_bytes + 63) & ~uint64_t{63}; }
 
-uint64_t NowNs() {
+}  // namespace
+
+uint64_t MonotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
-
-}  // namespace
 
 size_t ChannelSize(uint32_t num_slots, uint64_t slot_data_bytes) {
   return kHeaderBytes + static_cast<size_t>(num_slots) * SlotStride(slot_data_bytes);
@@ -88,33 +80,6 @@ void FutexWake(std::atomic<uint32_t>& word) {
 void FutexWait(std::atomic<uint32_t>& word, uint32_t expected, uint32_t timeout_ms) {
   timespec ts{static_cast<time_t>(timeout_ms / 1000), static_cast<long>(timeout_ms % 1000) * 1000000L};
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT, expected, &ts, nullptr, 0);
-}
-
-Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy,
-                    const std::function<bool(SlotState)>& pred, const std::function<Status()>& alive) {
-  auto state = [&] { return static_cast<SlotState>(c.state.load(std::memory_order_acquire)); };
-  if (pred(state())) return Status::Ok();
-  uint64_t spin_until = NowNs() + policy.spin_ns;
-  while (NowNs() < spin_until) {
-    for (int i = 0; i < 64; ++i) {
-      if (pred(state())) return Status::Ok();
-      CONFIDE_CPU_RELAX();
-    }
-  }
-  std::atomic<uint32_t>& sleeping = side == Side::kHost ? c.host_sleeping : c.enclave_sleeping;
-  for (;;) {
-    sleeping.store(1, std::memory_order_seq_cst);
-    uint32_t seen = c.state.load(std::memory_order_seq_cst);
-    if (pred(static_cast<SlotState>(seen))) {
-      sleeping.store(0, std::memory_order_relaxed);
-      return Status::Ok();
-    }
-    FutexWait(c.state, seen, policy.check_ms);
-    sleeping.store(0, std::memory_order_relaxed);
-    if (pred(state())) return Status::Ok();
-    Status s = alive();
-    if (!s.ok()) return s;
-  }
 }
 
 bool PublishState(SlotControl& c, Side side, SlotState s, bool wake) {

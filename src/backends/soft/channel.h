@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 
 #include "confide/status.h"
 
@@ -30,7 +29,7 @@ enum class EnclaveState : uint32_t {
 };
 
 enum class SlotState : uint32_t {
-  kIdle = 0,          // nothing in flight (also: the previous reply was taken)
+  kIdle = 0,          // no call yet (after a call the state stays kEcallReply)
   kEcallRequest = 1,  // host -> enclave: data holds a request frame, call_id the ecall
   kEcallReply = 2,    // enclave -> host: data holds the reply (code 0) or an error message
   kOcallRequest = 3,  // enclave -> host: data holds an ocall request frame, call_id the ocall
@@ -101,18 +100,57 @@ struct WaitPolicy {
   uint32_t check_ms = 20;       // sleep at most this long before calling `alive`
 };
 
-// Waits until `pred(state)` holds for the slot's state, spinning then sleeping. Every
-// `check_ms` it calls `alive()`; when that returns a non-OK Status, the wait ends with it.
-Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy,
-                    const std::function<bool(SlotState)>& pred, const std::function<Status()>& alive);
-// Publishes a new state and, when `wake`, wakes the other side if it sleeps. Returns whether
-// it had to wake it: then the other side needs a wake-up latency before it answers, so
-// spinning for its answer is wasted.
-bool PublishState(SlotControl& c, Side side, SlotState s, bool wake = true);
-
 // Futex helpers on a word in shared (not private) memory.
 void FutexWake(std::atomic<uint32_t>& word);
 // Returns after a wake, a spurious wake-up, or `timeout_ms`.
 void FutexWait(std::atomic<uint32_t>& word, uint32_t expected, uint32_t timeout_ms);
+uint64_t MonotonicNs();
+
+inline void CpuRelax() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Waits until `pred(state)` holds for the slot's state, spinning then sleeping. Every
+// `check_ms` it calls `alive()`; when that returns a non-OK Status, the wait ends with it.
+// Inline, with the predicate inlined: an answer that arrives while spinning is seen within a
+// pause or two. The clock is first read after a first round of spinning (~64 pauses), so a
+// quick answer costs no clock read.
+template <typename Pred, typename Alive>
+Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy, Pred pred, Alive alive) {
+  auto state = [&] { return static_cast<SlotState>(c.state.load(std::memory_order_acquire)); };
+  if (pred(state())) return Status::Ok();
+  if (policy.spin_ns != 0) {
+    uint64_t until = 0;
+    for (;;) {
+      for (int i = 0; i < 64; ++i) {
+        if (pred(state())) return Status::Ok();
+        CpuRelax();
+      }
+      uint64_t now = MonotonicNs();
+      if (until == 0) until = now + policy.spin_ns;
+      else if (now >= until) break;
+    }
+  }
+  std::atomic<uint32_t>& sleeping = side == Side::kHost ? c.host_sleeping : c.enclave_sleeping;
+  for (;;) {
+    sleeping.store(1, std::memory_order_seq_cst);
+    uint32_t seen = c.state.load(std::memory_order_seq_cst);
+    if (pred(static_cast<SlotState>(seen))) {
+      sleeping.store(0, std::memory_order_relaxed);
+      return Status::Ok();
+    }
+    FutexWait(c.state, seen, policy.check_ms);
+    sleeping.store(0, std::memory_order_relaxed);
+    if (pred(state())) return Status::Ok();
+    Status s = alive();
+    if (!s.ok()) return s;
+  }
+}
+// Publishes a new state and, when `wake`, wakes the other side if it sleeps. Returns whether
+// it had to wake it: then the other side needs a wake-up latency before it answers, so
+// spinning for its answer is wasted.
+bool PublishState(SlotControl& c, Side side, SlotState s, bool wake = true);
 
 }  // namespace confide::soft

@@ -164,12 +164,15 @@ class SoftBackend : public Backend {
   int process_id() const override { return pid_; }
   bool development() const override { return development_; }
 
-  // The channel slot: the proxy writes the frame where the enclave copies it from.
+  // The channel slot, for large requests: the proxy writes the frame where the enclave copies
+  // it from. Small ones are written privately and copied in by Ecall in one burst of stores
+  // just before the state changes: the enclave may be spinning on that cache line, and each
+  // store to it would move it between the cores again.
   std::span<uint8_t> RequestRegion(uint32_t slot, size_t hint) override {
-    (void)hint;
-    if (slot >= channel_.num_slots()) return {};
+    if (hint < kWriteInPlaceBytes || slot >= channel_.num_slots()) return {};
     return {channel_.data(slot), channel_.slot_data_bytes()};
   }
+  static constexpr size_t kWriteInPlaceBytes = 16 * 1024;
 
   int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                 size_t* out_len) override {
@@ -214,8 +217,8 @@ class SoftBackend : public Backend {
     std::memcpy(out, data, len);
     *out_len = len;
     int32_t code = c.code;
-    // Nobody waits for kIdle: the slot thread waits for the next request, which wakes it.
-    soft::PublishState(c, soft::Side::kHost, SlotState::kIdle, /*wake=*/false);
+    // The state stays kEcallReply until the next request: the slot thread waits for that, and
+    // a store here would only pull the line it spins on away from it.
     return code;
   }
 
