@@ -19,3 +19,5 @@ uint32_t soft_bench_pad() {
 #else
 uint32_t soft_bench_pad() { return 0; }
 #endif
+
+uint64_t soft_bench_in(const uint8_t* buf, size_t len) { return len != 0 ? buf[len - 1] : 0; }
