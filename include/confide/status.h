@@ -104,11 +104,7 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
-  Result(Status status)  // NOLINT
-      : v_(std::in_place_type<Status>, status.ok() ? Status(Code::kInternal, "Result built from OK status")
-                                                   : std::move(status)) {
-    assert(std::get<Status>(v_).message() != "Result built from OK status" && "Result constructed from an OK Status");
-  }
+  Result(Status status) : v_(std::in_place_type<Status>, NotOk(std::move(status))) {}  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   explicit operator bool() const { return ok(); }
@@ -126,6 +122,11 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
  private:
+  static Status NotOk(Status s) {
+    assert(!s.ok() && "Result constructed from an OK Status");
+    if (s.ok()) return Status(Code::kInternal, "Result built from OK status");
+    return s;
+  }
   std::variant<T, Status> v_;
 };
 
