@@ -7,7 +7,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -15,10 +14,11 @@
 #include <vector>
 
 #include "ecall_bench_u.h"
+#include "memcpy_baseline.h"
 
 namespace {
 
-constexpr size_t kMiB = size_t{1} << 20;
+using confide::bench::kMiB;
 
 confide::Enclave& Bench() {
   static std::unique_ptr<confide::Enclave> e = [] {
@@ -62,14 +62,7 @@ void BM_InEcall1MiB_Sim(benchmark::State& state) {
 }
 
 // Baseline: copying the same megabyte once.
-void BM_Memcpy1MiB(benchmark::State& state) {
-  std::vector<uint8_t> src(kMiB, 0x5a), dst(kMiB);
-  for (auto _ : state) {
-    std::memcpy(dst.data(), src.data(), kMiB);
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kMiB));
-}
+void BM_Memcpy1MiB(benchmark::State& state) { confide::bench::Memcpy1MiB(state); }
 
 BENCHMARK(BM_EmptyEcall_Sim)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_DirectCall_FunctionPointer)->Unit(benchmark::kNanosecond);

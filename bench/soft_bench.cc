@@ -26,7 +26,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -35,10 +34,11 @@
 #include <vector>
 
 #include "soft_bench_u.h"
+#include "memcpy_baseline.h"
 
 namespace {
 
-constexpr size_t kMiB = size_t{1} << 20;
+using confide::bench::kMiB;
 
 // ---------------------------------------------------------------- baselines
 struct alignas(64) PingPong {
@@ -211,14 +211,7 @@ void BM_Soft_InEcall1MiB(benchmark::State& state) {
 }
 
 // Baseline: copying the same megabyte once.
-void BM_Memcpy1MiB(benchmark::State& state) {
-  std::vector<uint8_t> src(kMiB, 0x5a), dst(kMiB);
-  for (auto _ : state) {
-    std::memcpy(dst.data(), src.data(), kMiB);
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kMiB));
-}
+void BM_Memcpy1MiB(benchmark::State& state) { confide::bench::Memcpy1MiB(state); }
 
 // Creation only: the enclave is destroyed outside the timed region.
 void BM_Soft_Create_1MiBImage_64MiBHeap(benchmark::State& state) {
