@@ -47,7 +47,9 @@ constexpr size_t ItemSize(size_t payload) { return kItemHeaderSize + ((payload +
 class Buffer {
  public:
   Buffer() = default;
-  ~Buffer();
+  ~Buffer() {
+    if (p_ != nullptr || borrowed_) Free();
+  }
   Buffer(Buffer&& o) noexcept
       : p_(o.p_), n_(o.n_), cap_(o.cap_), own_(o.own_), own_cap_(o.own_cap_), borrowed_(o.borrowed_) {
     o.p_ = o.own_ = nullptr;
@@ -100,12 +102,11 @@ class Buffer {
 class FrameWriter {
  public:
   // Writes into a buffer of its own.
-  FrameWriter() : buf_(&own_) { Start(); }
+  FrameWriter() : buf_(&own_) {}
   // Writes into `storage` (cleared first), which must outlive the writer: a caller that
   // keeps one Buffer per thread or slot allocates nothing per call.
   explicit FrameWriter(abi::Buffer& storage) : buf_(&storage) {
     storage.Clear();
-    Start();
   }
   FrameWriter(const FrameWriter&) = delete;
   FrameWriter& operator=(const FrameWriter&) = delete;
@@ -128,7 +129,7 @@ class FrameWriter {
     Add(ItemKind::kOutRequest, &len, sizeof len);
   }
 
-  size_t size() const { return buf_->size(); }
+  size_t size() const { return buf_->size() == 0 ? kFrameHeaderSize : buf_->size(); }
   // Completes the header and returns the frame where it was written (valid until the writer
   // or its storage changes). The receiver may wipe it (it is mutable for that).
   std::span<uint8_t> Frame();
@@ -140,10 +141,12 @@ class FrameWriter {
   void Forget() {
     if (buf_->borrowed()) buf_->Unborrow();
     else buf_->Forget();
-    Start();
+    count_ = 0;
   }
 
  private:
+  // Writes the header's room; done on the first Add or Frame, so a writer that is made and
+  // dropped (or forgotten) writes nothing.
   void Start();
   void Add(ItemKind kind, const void* data, size_t n);
   abi::Buffer own_;

@@ -31,8 +31,6 @@ void Wipe(void* p, size_t n) {
 
 }  // namespace
 
-Buffer::~Buffer() { Free(); }
-
 void Buffer::Free() {
   Wipe(p_, n_);
   Unborrow();
@@ -103,6 +101,7 @@ void FrameWriter::Start() {
 }
 
 void FrameWriter::Add(ItemKind kind, const void* data, size_t n) {
+  if (buf_->size() == 0) Start();
   size_t off = buf_->size();
   size_t total = ItemSize(n);
   buf_->Resize(off + total);
@@ -117,6 +116,7 @@ void FrameWriter::Add(ItemKind kind, const void* data, size_t n) {
 }
 
 std::span<uint8_t> FrameWriter::Frame() {
+  if (buf_->size() == 0) Start();
   uint8_t* p = buf_->data();
   PutU32(p, kFrameMagic);
   PutU32(p + 4, count_);
@@ -128,7 +128,7 @@ Bytes FrameWriter::Finish() {
   std::span<uint8_t> f = Frame();
   Bytes done(f.begin(), f.end());
   buf_->Clear();
-  Start();
+  count_ = 0;
   return done;
 }
 

@@ -208,6 +208,9 @@ TEST(Frame, WriterOnBorrowedMemoryWritesThereAndMovesOutWhenItOutgrowsIt) {
   std::memset(region, 0x77, sizeof region);
   Buffer storage;
   storage.Borrow(region, sizeof region);
+  { FrameWriter unused(storage); }
+  EXPECT_EQ(std::count(region, region + sizeof region, 0x77), static_cast<long>(sizeof region))
+      << "a writer that is made and dropped writes nothing";
   {
     FrameWriter w(storage);
     w.Buffer("top-secret", 11);
