@@ -148,9 +148,9 @@ Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy, Pred pr
     if (!s.ok()) return s;
   }
 }
-// Publishes a new state and, when `wake`, wakes the other side if it sleeps. Returns whether
-// it had to wake it: then the other side needs a wake-up latency before it answers, so
-// spinning for its answer is wasted.
-bool PublishState(SlotControl& c, Side side, SlotState s, bool wake = true);
+// Publishes a new state and wakes the other side if it sleeps. Returns whether it had to
+// wake it: then the other side needs a wake-up latency before it answers, so spinning for
+// its answer is wasted.
+bool PublishState(SlotControl& c, Side side, SlotState s);
 
 }  // namespace confide::soft
