@@ -1,6 +1,5 @@
 // `confide platform csr|attest|collateral|root`: the platform's remote-attestation identity
 // (docs/attestation.md, "The attester"; docs/operations.md).
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -101,10 +100,8 @@ int Attest(const AttestArgs& a) {
   char message[512] = {};
   auto n = attest_quote(**enclave, rd.data(), rd.size(), evidence.data(), evidence.size(), message, sizeof message);
   if (!n.ok()) return Refuse("platform attest", n.status(), a.json);
-  if (*n < 0) {
-    Code code = -*n <= static_cast<int>(Code::kEnclaveCrashed) ? static_cast<Code>(-*n) : Code::kInternal;
-    return Refuse("platform attest", Status(code, std::string("the platform refused: ") + message), a.json);
-  }
+  if (*n < 0)
+    return Refuse("platform attest", abi::StatusFromAbi(-*n, std::string("the platform refused: ") + message), a.json);
   evidence.resize(static_cast<size_t>(*n));
   if (Status s = WriteFile(a.out, evidence); !s.ok()) return Refuse("platform attest", s, a.json);
   auto quote = attestation::soft::DecodeQuote(evidence);
