@@ -30,7 +30,8 @@ Result<platform_services::ReportBody> SelfIdentity();
 // ---------------------------------------------------------------- sealing
 // Encrypts `plaintext` with AES-256-GCM under this enclave instance's cached sealing key for
 // (policy, own svn) (a random key id, rotated after 2^30 seals) and a fresh random IV,
-// authenticating `aad` and the blob header too (docs/sealing.md, "Key caches"). Default policy PRODUCT, as OE and the SGX SDK.
+// authenticating `aad` and the blob header too (docs/sealing.md, "Key caches"). Default
+// policy PRODUCT, as OE and the SGX SDK.
 Result<Bytes> Seal(ByteSpan plaintext, ByteSpan aad = {}, KeyPolicy policy = KeyPolicy::kProduct);
 
 struct Unsealed {

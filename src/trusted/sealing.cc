@@ -159,9 +159,7 @@ class KeyCache {
       CONFIDE_RETURN_IF_ERROR(crypto::RandomFill(fresh->key_id.data(), fresh->key_id.size()));
       CONFIDE_ASSIGN_OR_RETURN(fresh->key, GetSealKey(policy, fresh->key_id, svn));
       e = std::move(fresh);
-      entries_.push_back(e);
-      EvictLocked();
-      RegisterWipe();
+      AddLocked(e);
     }
     if (e->ivs_left == 0) {
       CONFIDE_RETURN_IF_ERROR(crypto::RandomFill(e->ivs, sizeof e->ivs));
@@ -176,21 +174,18 @@ class KeyCache {
   // A cached key for (policy, svn, key_id), or nullopt.
   std::optional<Lease> ForOpening(KeyPolicy policy, uint16_t svn, const KeyId& key_id) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& c : entries_)
-      if (c->policy == policy && c->svn == svn && c->key_id == key_id) {
-        c->last_use = ++tick_;
-        auto lease = LeaseLocked(c);
-        if (!lease.ok()) return std::nullopt;
-        return std::move(*lease);
-      }
-    return std::nullopt;
+    std::shared_ptr<CachedKey> c = FindLocked(policy, svn, key_id);
+    if (!c) return std::nullopt;
+    c->last_use = ++tick_;
+    auto lease = LeaseLocked(c);
+    if (!lease.ok()) return std::nullopt;
+    return std::move(*lease);
   }
 
   // Keeps a key that has just opened a blob (so it is that blob's real key).
   void AddOpened(KeyPolicy policy, uint16_t svn, const KeyId& key_id, const Key& key, crypto::AesGcm gcm) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& c : entries_)
-      if (c->policy == policy && c->svn == svn && c->key_id == key_id) return;  // another thread won
+    if (FindLocked(policy, svn, key_id)) return;  // another thread won
     auto e = std::make_shared<CachedKey>();
     e->policy = policy;
     e->svn = svn;
@@ -198,9 +193,7 @@ class KeyCache {
     e->key = key;
     e->last_use = ++tick_;
     e->idle.push_back(std::move(gcm));
-    entries_.push_back(std::move(e));
-    EvictLocked();
-    RegisterWipe();
+    AddLocked(std::move(e));
   }
 
   void Return(Lease lease) {
@@ -233,6 +226,18 @@ class KeyCache {
     }
     CONFIDE_ASSIGN_OR_RETURN(crypto::AesGcm gcm, crypto::AesGcm::Create(e->key));
     return Lease{e, std::move(gcm)};
+  }
+
+  std::shared_ptr<CachedKey> FindLocked(KeyPolicy policy, uint16_t svn, const KeyId& key_id) {
+    for (auto& c : entries_)
+      if (c->policy == policy && c->svn == svn && c->key_id == key_id) return c;
+    return nullptr;
+  }
+
+  void AddLocked(std::shared_ptr<CachedKey> e) {
+    entries_.push_back(std::move(e));
+    EvictLocked();
+    RegisterWipe();
   }
 
   // Drops the least recently used opened-only key past kMaxOpenedKeys (sealing keys stay).
