@@ -89,13 +89,13 @@ int StatusCmd(const PlatformArgs& a) {
   if (a.json) {
     PrintJson(*r);
   } else {
+    const std::string attestation = r->value("attestation", std::string("none"));
     std::cout << "platform daemon pid " << (*r)["pid"] << " on " << sock << "\n"
               << "  daemon:        "
               << ((*r)["development"].get<bool>() ? "private development daemon (ends with its host)" : "shared")
               << "\n"
-              << "  attestation:   " << r->value("attestation", std::string("none"))
-              << (r->value("attestation", std::string()) == "development" ? " (self-certified; fails production policies)" : "")
-              << "\n"
+              << "  attestation:   " << attestation
+              << (attestation == "development" ? " (self-certified; fails production policies)" : "") << "\n"
               << "  debug images:  " << ((*r)["allow_debug"].get<bool>() ? "allowed" : "refused") << "\n"
               << "  memfd_secret:  " << ((*r)["memfd_secret"].get<bool>() ? "available" : "NOT available") << "\n"
               << "  enclaves:      " << (*r)["enclaves"] << "\n"

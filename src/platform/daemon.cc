@@ -247,7 +247,6 @@ Status Listen(const std::string& path, int* out) {
   return Status::Ok();
 }
 
-
 }  // namespace
 
 std::string ProgramDir() {
