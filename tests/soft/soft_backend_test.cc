@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint32_t kEcho = 0, kCrash = 5;
+constexpr uint32_t kEcho = 0, kHold = 3, kCrash = 5;
 
 Status NoOcall(const FrameView&, FrameWriter&) { return Unsupported("not used"); }
 const HostOcall kOcalls[] = {{"host_reenter", NoOcall}, {"host_plain", NoOcall}, {"host_hostile", NoOcall}};
@@ -137,6 +137,30 @@ TEST(SoftBackend, AnEnclaveCrashIsReportedAndEveryLaterCallFails) {
   auto r = (*e)->Call(kCrash, FrameWriter().Finish(), 64);
   EXPECT_EQ(r.status().code(), Code::kEnclaveCrashed) << r.status().ToString();
   auto later = Echo(**e, "anyone there?");
+  EXPECT_EQ(later.status().code(), Code::kEnclaveCrashed) << later.status().ToString();
+}
+
+// Nothing in the enclave reports a SIGKILL: the host's reaper sees the lifeline hang up and
+// wakes the caller, which sleeps without a timeout.
+TEST(SoftBackend, ACallWaitingInAKilledEnclaveFailsPromptly) {
+  Daemon d;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  Enclave& enclave = **e;
+  std::thread killer([pid = enclave.process_id()] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    kill(pid, SIGKILL);
+  });
+  FrameWriter w;
+  w.Value(uint32_t{20000});  // "hold": sleeps 20 s in the enclave
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = enclave.Call(kHold, w.Finish(), 64);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  killer.join();
+  EXPECT_EQ(r.status().code(), Code::kEnclaveCrashed) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("ended unexpectedly"), std::string::npos) << r.status().ToString();
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  auto later = Echo(enclave, "anyone there?");
   EXPECT_EQ(later.status().code(), Code::kEnclaveCrashed) << later.status().ToString();
 }
 

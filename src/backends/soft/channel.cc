@@ -78,8 +78,10 @@ void FutexWake(std::atomic<uint32_t>& word) {
 }
 
 void FutexWait(std::atomic<uint32_t>& word, uint32_t expected, uint32_t timeout_ms) {
+  // An untimed wait also saves arming and cancelling a timer (~1 us on a VM) per sleep.
   timespec ts{static_cast<time_t>(timeout_ms / 1000), static_cast<long>(timeout_ms % 1000) * 1000000L};
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT, expected, &ts, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT, expected, timeout_ms != 0 ? &ts : nullptr,
+          nullptr, 0);
 }
 
 bool PublishState(SlotControl& c, Side side, SlotState s) {

@@ -16,7 +16,7 @@
 namespace confide::soft {
 
 inline constexpr uint32_t kChannelMagic = 0x48434643;  // "CFCH"
-inline constexpr uint32_t kChannelVersion = 1;
+inline constexpr uint32_t kChannelVersion = 2;
 // Default bytes of frame data per slot; frames larger than a slot are refused (kOutOfRange).
 inline constexpr uint64_t kDefaultSlotDataBytes = 4ull << 20;
 
@@ -34,6 +34,7 @@ enum class SlotState : uint32_t {
   kEcallReply = 2,    // enclave -> host: data holds the reply (code 0) or an error message
   kOcallRequest = 3,  // enclave -> host: data holds an ocall request frame, call_id the ocall
   kOcallReply = 4,    // host -> enclave: data holds the ocall reply or error message
+  kGone = 5,          // host only: its reaper found the enclave process gone (woken waiters stop)
 };
 
 struct alignas(64) ChannelHeader {
@@ -57,7 +58,8 @@ struct SlotControl {
   uint32_t call_id;                        // ecall or ocall id
   uint64_t length;                         // bytes of data in use
   int32_t code;                            // confide::Code of a reply; 0 = OK
-  uint32_t spin;                           // 1: the caller asked for switchless (spin longer)
+  uint16_t spin;                           // 1: the caller asked for switchless (spin longer)
+  uint16_t host_cpu;                       // CPU the host sent the request from (a hint; see SlotMain)
 };
 static_assert(sizeof(SlotControl) == 32, "the control block and the start of the data share a cache line");
 
@@ -97,12 +99,14 @@ enum class Side { kHost, kEnclave };
 
 struct WaitPolicy {
   uint32_t spin_ns = 2000;      // busy-wait this long before sleeping
-  uint32_t check_ms = 20;       // sleep at most this long before calling `alive`
+  // Sleep at most this long before calling `alive`; 0 sleeps until woken, for a waiter whom
+  // something else wakes when the other side dies (the host's reaper).
+  uint32_t check_ms = 20;
 };
 
 // Futex helpers on a word in shared (not private) memory.
 void FutexWake(std::atomic<uint32_t>& word);
-// Returns after a wake, a spurious wake-up, or `timeout_ms`.
+// Returns after a wake, a spurious wake-up, or `timeout_ms` (0: no timeout).
 void FutexWait(std::atomic<uint32_t>& word, uint32_t expected, uint32_t timeout_ms);
 uint64_t MonotonicNs();
 

@@ -3,7 +3,9 @@
 // memfd_secret memory; this side only ever sees frames.
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <spawn.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -104,6 +107,12 @@ PrivateDaemon& Private() {
 class SoftBackend : public Backend {
  public:
   ~SoftBackend() override {
+    if (reaper_.joinable()) {
+      uint64_t one = 1;
+      if (write(stop_reaper_, &one, sizeof one) != sizeof one) std::abort();  // an eventfd write fails only on overflow
+      reaper_.join();
+    }
+    if (stop_reaper_ >= 0) close(stop_reaper_);
     // Closing the lifeline tells the enclave process to wipe its memory and end.
     if (lifeline_ >= 0) close(lifeline_);
     if (map_ != nullptr) munmap(map_, map_size_);
@@ -158,7 +167,11 @@ class SoftBackend : public Backend {
     if (!reply.ok()) return reply.status();
     pid_ = reply->value("pid", 0);
     development_ = reply->value("development", false);
-    return WaitReady();
+    CONFIDE_RETURN_IF_ERROR(WaitReady());
+    stop_reaper_ = eventfd(0, EFD_CLOEXEC);
+    if (stop_reaper_ < 0) return IoError(std::string("eventfd failed: ") + strerror(errno));
+    reaper_ = std::thread([this] { Reap(); });
+    return Status::Ok();
   }
 
   int process_id() const override { return pid_; }
@@ -198,18 +211,22 @@ class SoftBackend : public Backend {
     bool spin = options_.switchless ||
                 (options_.ecall_switchless != nullptr && id < options_.ecall_count && options_.ecall_switchless[id]);
     c.spin = spin ? 1 : 0;
+    c.host_cpu = static_cast<uint16_t>(sched_getcpu());
     bool woke = soft::PublishState(c, soft::Side::kHost, SlotState::kEcallRequest);
     // Adaptive: a slot thread that was asleep answers no sooner than a wake-up latency (tens of
     // microseconds on these VMs), so a sleeping call then sleeps at once instead of spinning
     // on a core the enclave may need.
-    soft::WaitPolicy policy{spin ? 50000u : (woke ? 0u : 2000u), 20};
+    // No timeout: the reaper wakes this wait if the enclave process ends.
+    soft::WaitPolicy policy{spin ? 50000u : (woke ? 0u : 2000u), 0};
     for (;;) {
       Status w = soft::WaitForState(
           c, soft::Side::kHost, policy,
-          [](SlotState s) { return s == SlotState::kEcallReply || s == SlotState::kOcallRequest; },
+          [](SlotState s) { return s == SlotState::kEcallReply || s == SlotState::kOcallRequest || s == SlotState::kGone; },
           [this] { return Gone(); });
       if (!w.ok()) return abi::WriteStatus(w, out, cap, out_len);
-      if (static_cast<SlotState>(c.state.load(std::memory_order_acquire)) == SlotState::kEcallReply) break;
+      auto state = static_cast<SlotState>(c.state.load(std::memory_order_acquire));
+      if (state == SlotState::kEcallReply) break;
+      if (state == SlotState::kGone) return abi::WriteStatus(Gone(), out, cap, out_len);
       ServeOcall(slot, c, data, room);
     }
     // The enclave process is trusted, but its reply still lands only within our buffer.
@@ -233,6 +250,26 @@ class SoftBackend : public Backend {
     c.length = std::min<uint64_t>(out_len, room);
     c.code = code;
     soft::PublishState(c, soft::Side::kHost, SlotState::kOcallReply);
+  }
+
+  // Runs for the life of the backend, blocked on the lifeline. When the enclave process ends
+  // (killed, crashed, or after its tamper response), the lifeline hangs up: every slot is
+  // marked kGone and its waiter woken, so waits for a reply need no timeout.
+  void Reap() {
+    pollfd p[2] = {{lifeline_, POLLIN, 0}, {stop_reaper_, POLLIN, 0}};
+    for (;;) {
+      if (poll(p, 2, -1) < 0) {
+        if (errno != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      if (p[1].revents != 0) return;
+      if (p[0].revents != 0) break;
+    }
+    ended_.store(true, std::memory_order_relaxed);
+    for (uint32_t i = 0; i < channel_.num_slots(); ++i) {
+      channel_.control(i).state.store(static_cast<uint32_t>(SlotState::kGone), std::memory_order_seq_cst);
+      soft::FutexWake(channel_.control(i).state);
+    }
   }
 
   EnclaveState Reported() const {
@@ -280,7 +317,9 @@ class SoftBackend : public Backend {
   size_t map_size_ = 0;
   Channel channel_;
   int lifeline_ = -1;
-  std::atomic<bool> ended_{false};  // Gone() found the enclave lost, crashed or ended
+  int stop_reaper_ = -1;  // eventfd: written when the backend goes
+  std::thread reaper_;
+  std::atomic<bool> ended_{false};  // Gone() or the reaper found the enclave lost, crashed or ended
   int pid_ = 0;
   bool development_ = false;
 };

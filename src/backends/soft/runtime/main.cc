@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,9 +223,13 @@ Status SlotAlive() {
   return Status::Ok();
 }
 
+bool OnHostCpu(const SlotControl& c) {
+  return static_cast<int>(__atomic_load_n(&c.host_cpu, __ATOMIC_RELAXED)) == sched_getcpu();
+}
+
 WaitPolicy Policy(uint32_t slot) {
   WaitPolicy p;
-  p.spin_ns = Load32(&g.control[slot]->spin) == 1 ? kSpinSwitchlessNs : kSpinNs;
+  p.spin_ns = __atomic_load_n(&g.control[slot]->spin, __ATOMIC_ACQUIRE) == 1 ? kSpinSwitchlessNs : kSpinNs;
   p.check_ms = 20;
   return p;
 }
@@ -420,8 +425,10 @@ void* SlotMain(void* arg) {
   for (;;) {
     // A host that had to be woken for the last reply sends its next request no sooner than
     // a wake-up latency later: sleep at once rather than spin (unless it asked to spin).
+    // So does a host that sent it from this thread's CPU: waking this thread preempted it,
+    // and it cannot go on while this thread spins.
     WaitPolicy policy = Policy(slot);
-    if (woke_host && policy.spin_ns == kSpinNs) policy.spin_ns = 0;
+    if ((woke_host && policy.spin_ns == kSpinNs) || OnHostCpu(c)) policy.spin_ns = 0;
     Status w = WaitForState(
         c, Side::kEnclave, policy, [](SlotState s) { return s == SlotState::kEcallRequest; },
         [] { return SlotAlive(); });

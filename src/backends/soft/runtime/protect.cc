@@ -267,7 +267,7 @@ bool InstallSeccomp(char* err, size_t err_size) {
   for (int nr : {SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(pread64), SCMP_SYS(readv), SCMP_SYS(writev),
                  SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(futex), SCMP_SYS(poll), SCMP_SYS(ppoll),
                  SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-                 SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield),
+                 SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(sched_yield), SCMP_SYS(getcpu),
                  SCMP_SYS(sched_getaffinity), SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
                  SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall), SCMP_SYS(madvise), SCMP_SYS(getpid),
                  SCMP_SYS(gettid), SCMP_SYS(getrandom),
