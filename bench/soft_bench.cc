@@ -6,8 +6,10 @@
 //     in a tight loop, and with both sides idle before each call (the futex path itself)
 //   - enclave creation, 1 MiB image, 64 MiB heap                          target <= 20 ms
 //   - ecall throughput with 2 host threads vs 1 (NumTCS = 2), both wait modes
-// After the table it prints the ratios.
-//   soft_bench --benchmark_min_time=0.5
+// After the table it prints the ratios, from medians when run with repetitions. This VM's
+// speed and vCPU placement drift from minute to minute, so compare interleaved repetitions:
+//   soft_bench --benchmark_min_time=0.05 --benchmark_repetitions=12
+//              --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 // A private development platform daemon starts on first use unless $CONFIDE_PLATFORM_SOCKET
 // names one.
 #include <linux/futex.h>
@@ -167,10 +169,14 @@ std::unique_ptr<confide::Enclave> Create(const char* path, bool switchless) {
   return std::move(r).value();
 }
 
+// Each started on first use: an idle enclave's watchdog would only add noise to the others.
 confide::Enclave& Soft(bool switchless) {
-  static std::unique_ptr<confide::Enclave> spinning = Create(SOFT_BENCH_ENCLAVE, true);
+  if (switchless) {
+    static std::unique_ptr<confide::Enclave> spinning = Create(SOFT_BENCH_ENCLAVE, true);
+    return *spinning;
+  }
   static std::unique_ptr<confide::Enclave> sleeping = Create(SOFT_BENCH_ENCLAVE, false);
-  return switchless ? *spinning : *sleeping;
+  return *sleeping;
 }
 
 void EmptyEcalls(benchmark::State& state, bool switchless, bool idle = false) {
