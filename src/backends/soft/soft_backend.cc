@@ -219,6 +219,9 @@ class SoftBackend : public Backend {
     // No timeout: the reaper wakes this wait if the enclave process ends.
     soft::WaitPolicy policy{spin ? 50000u : (woke ? 0u : 2000u), 0};
     for (;;) {
+      // The reaper may have marked the slot gone just before our last store overwrote that;
+      // it sets ended_ first, so this load sees it then (both are seq_cst).
+      if (ended_.load(std::memory_order_seq_cst)) return abi::WriteStatus(Ended(), out, cap, out_len);
       Status w = soft::WaitForState(
           c, soft::Side::kHost, policy,
           [](SlotState s) { return s == SlotState::kEcallReply || s == SlotState::kOcallRequest || s == SlotState::kGone; },
@@ -226,7 +229,7 @@ class SoftBackend : public Backend {
       if (!w.ok()) return abi::WriteStatus(w, out, cap, out_len);
       auto state = static_cast<SlotState>(c.state.load(std::memory_order_acquire));
       if (state == SlotState::kEcallReply) break;
-      if (state == SlotState::kGone) return abi::WriteStatus(Gone(), out, cap, out_len);
+      if (state == SlotState::kGone) return abi::WriteStatus(Ended(), out, cap, out_len);
       ServeOcall(slot, c, data, room);
     }
     // The enclave process is trusted, but its reply still lands only within our buffer.
@@ -265,7 +268,7 @@ class SoftBackend : public Backend {
       if (p[1].revents != 0) return;
       if (p[0].revents != 0) break;
     }
-    ended_.store(true, std::memory_order_relaxed);
+    ended_.store(true, std::memory_order_seq_cst);
     for (uint32_t i = 0; i < channel_.num_slots(); ++i) {
       channel_.control(i).state.store(static_cast<uint32_t>(SlotState::kGone), std::memory_order_seq_cst);
       soft::FutexWake(channel_.control(i).state);
@@ -294,6 +297,13 @@ class SoftBackend : public Backend {
                                             (r.empty() ? "" : ": " + r));
     }
     if (!s.ok()) ended_.store(true, std::memory_order_relaxed);
+    return s;
+  }
+
+  // Why the enclave is gone, once the reaper found it so.
+  Status Ended() {
+    Status s = Gone();
+    if (s.ok()) s = Status(Code::kEnclaveCrashed, "the enclave process (pid " + std::to_string(pid_) + ") ended");
     return s;
   }
 
