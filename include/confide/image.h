@@ -136,8 +136,9 @@ Result<SignedImage> LoadAndVerify(ByteSpan file);
 // LoadAndVerify without recomputing MRENCLAVE: the signature, the signed fields and the
 // ELF's length and SHA-256 are checked (any changed byte is refused), but not that the
 // signer's MRENCLAVE is the measurement of that ELF. For a loader whose image a trusted party
-// verified in full and that cannot have changed since: the soft runtime, given the sealed
-// memfd the platform daemon verified.
+// verified in full and that cannot have changed since (the soft runtime, given the sealed
+// memfd the platform daemon verified), or will verify in full before it runs (the soft host,
+// which hands the image to that daemon).
 Result<SignedImage> LoadAndVerifyExceptMeasurement(ByteSpan file);
 
 // Sizes of the trailer (docs/enclave-image.md).

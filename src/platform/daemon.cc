@@ -76,13 +76,20 @@ struct Daemon {
       return ErrorReply(s);
     };
     if (fds.size() != 3) return fail(InvalidArgument("launch needs 3 descriptors: image, channel, lifeline"));
-    auto bytes = ReadWholeFd(fds[0], kMaxImageBytes, "enclave image");
-    if (!bytes.ok()) return fail(bytes.status());
-    // Verify the sealed copy, not the caller's descriptor: what is checked is what runs.
-    auto sealed = CreateSealedMemfd(*bytes, "confide-enclave-image");
-    if (!sealed.ok()) return fail(sealed.status());
-    close(fds[0]);
-    fds[0] = *sealed;
+    // What is checked is what runs: a memfd the caller sealed against writes, shrinking and
+    // growing can no longer change (seals cannot be removed), so it is verified and run as it
+    // is; the host library hands over one. Anything else is first copied into a sealed memfd
+    // of our own, and that copy is verified.
+    int seals = fcntl(fds[0], F_GET_SEALS);
+    constexpr int kImmutable = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+    if (seals < 0 || (seals & kImmutable) != kImmutable) {
+      auto bytes = ReadWholeFd(fds[0], kMaxImageBytes, "enclave image");
+      if (!bytes.ok()) return fail(bytes.status());
+      auto sealed = CreateSealedMemfd(*bytes, "confide-enclave-image");
+      if (!sealed.ok()) return fail(sealed.status());
+      close(fds[0]);
+      fds[0] = *sealed;
+    }
     auto verified_bytes = ReadWholeFd(fds[0], kMaxImageBytes, "sealed enclave image");
     if (!verified_bytes.ok()) return fail(verified_bytes.status());
     auto img = image::LoadAndVerify(*verified_bytes);

@@ -1,7 +1,10 @@
 // The soft backend from the host's side: a real platform daemon (the confide CLI), real
 // enclave processes, the test enclave of tests/runtime.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +15,12 @@
 #include <string>
 #include <thread>
 
+#include "backends/soft/channel.h"
+#include "common/sealed_memfd.h"
+#include "confide/crypto.h"
 #include "confide/enclave.h"
+#include "confide/image.h"
+#include "platform/daemon.h"
 
 using namespace confide;
 using namespace confide::abi;
@@ -119,6 +127,34 @@ TEST(SoftBackend, ReplacingTheFileAfterLaunchHasNoEffectAndATamperedFileIsRefuse
   EXPECT_TRUE(Echo(**e, "still the verified image").ok());
   auto again = Enclave::Create(copy.string(), kTables, Soft());
   EXPECT_EQ(again.status().code(), Code::kVerificationFailed);
+}
+
+// The soft host does not recompute MRENCLAVE (the daemon does, before anything runs): a
+// signer whose signed MRENCLAVE is not the image's measurement is still refused.
+TEST(SoftBackend, ASignerLyingAboutMrenclaveIsRefusedByTheDaemon) {
+  Daemon d;
+  auto original = ReadFile(RAW_ENCLAVE);
+  ASSERT_TRUE(original.ok());
+  Bytes elf(original->begin(), original->end() - image::kTrailerSize);
+  auto parsed = image::LoadAndVerify(*original);
+  ASSERT_TRUE(parsed.ok());
+  auto key = crypto::RsaGenerate(3072, 3);
+  ASSERT_TRUE(key.ok());
+  auto lying = image::Sign(elf, parsed->config, *key);
+  ASSERT_TRUE(lying.ok()) << lying.status().ToString();
+  size_t body = lying->size() - image::kTrailerSize;
+  (*lying)[body + 56] ^= 0x01;  // the signed MRENCLAVE (docs/enclave-image.md)
+  auto sig = crypto::RsaSignPkcs1(*key, crypto::HashAlg::kSha256, ByteSpan(*lying).subspan(body, image::kSignedBodySize));
+  ASSERT_TRUE(sig.ok());
+  std::copy(sig->rbegin(), sig->rend(), lying->begin() + static_cast<std::ptrdiff_t>(body + image::kSignedBodySize));
+  std::string path = (d.dir() / "lying.signed.so").string();
+  ASSERT_TRUE(WriteFile(path, *lying).ok());
+
+  auto e = Enclave::Create(path, kTables, Soft());
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), Code::kVerificationFailed) << e.status().ToString();
+  EXPECT_NE(e.status().message().find("MRENCLAVE mismatch"), std::string::npos) << e.status().ToString();
+  EXPECT_EQ(d.Status()["enclaves"], 0);
 }
 
 TEST(SoftBackend, DaemonLaunchPolicyRefusesDebugImages) {
@@ -228,6 +264,64 @@ TEST(SoftBackend, WhenTheHostDiesItsEnclaveProcessEnds) {
   EXPECT_EQ(enclaves, 0) << "the enclave process outlived its host";
   close(ready[0]);
   close(ready[1]);
+}
+
+// The daemon verifies and runs the very bytes it was handed only when nobody can change them
+// any more: a sealed memfd (what the host library sends) as it is, anything else as a sealed
+// copy of its own, which later writes to the caller's descriptor do not reach.
+TEST(PlatformDaemon, LaunchRunsASealedMemfdAsItIsAndCopiesAnythingElse) {
+  Daemon d;
+  auto image = ReadFile(RAW_ENCLAVE);
+  ASSERT_TRUE(image.ok());
+  for (bool sealed : {true, false}) {
+    SCOPED_TRACE(sealed ? "sealed memfd" : "unsealed memfd");
+    int img = -1;
+    if (sealed) {
+      auto fd = CreateSealedMemfd(*image, "caller-sealed");
+      ASSERT_TRUE(fd.ok());
+      img = *fd;
+    } else {
+      img = memfd_create("caller-unsealed", MFD_CLOEXEC);
+      ASSERT_EQ(write(img, image->data(), image->size()), static_cast<ssize_t>(image->size()));
+    }
+    const uint32_t slots = 2;  // the raw enclave's NumTCS
+    size_t size = soft::ChannelSize(slots, 4096);
+    int chan = memfd_create("test-channel", MFD_CLOEXEC);
+    ASSERT_EQ(ftruncate(chan, static_cast<off_t>(size)), 0);
+    void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, chan, 0);
+    ASSERT_NE(map, MAP_FAILED);
+    soft::Channel channel(map, size);
+    ASSERT_TRUE(channel.Initialise(slots, 4096).ok());
+    int life[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life), 0);
+    auto reply = platform::Request(d.socket(), {{"op", "launch"}}, {img, chan, life[1]});
+    close(life[1]);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    int pid = reply->value("pid", 0);
+    ASSERT_GT(pid, 0);
+    auto& state = channel.header().enclave_state;
+    for (int i = 0; i < 500 && state.load() != static_cast<uint32_t>(soft::EnclaveState::kReady); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(state.load(), static_cast<uint32_t>(soft::EnclaveState::kReady));
+
+    std::string fd3 = "/proc/" + std::to_string(pid) + "/fd/3";
+    char target[256] = {};
+    ASSERT_GT(readlink(fd3.c_str(), target, sizeof target - 1), 0) << "run the soft tests as root";
+    EXPECT_NE(std::string(target).find(sealed ? "memfd:caller-sealed" : "memfd:confide-enclave-image"),
+              std::string::npos)
+        << target;
+    if (!sealed) {
+      std::vector<uint8_t> zeros(image->size(), 0);
+      ASSERT_EQ(pwrite(img, zeros.data(), zeros.size(), 0), static_cast<ssize_t>(zeros.size()));
+      auto running = ReadFile(fd3);
+      ASSERT_TRUE(running.ok()) << running.status().ToString();
+      EXPECT_EQ(*running, *image);
+    }
+    close(life[0]);  // the enclave process ends
+    close(img);
+    close(chan);
+    munmap(map, size);
+  }
 }
 
 TEST(PlatformCli, StartStatusStopAndClearErrors) {
