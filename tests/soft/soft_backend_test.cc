@@ -4,12 +4,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -198,6 +201,32 @@ TEST(SoftBackend, ACallWaitingInAKilledEnclaveFailsPromptly) {
   EXPECT_LT(waited, std::chrono::seconds(5));
   auto later = Echo(enclave, "anyone there?");
   EXPECT_EQ(later.status().code(), Code::kEnclaveCrashed) << later.status().ToString();
+}
+
+// Slot threads sleep without a timeout and leave the periodic checks to the watchdog. A
+// tracer that stops only the watchdog (PTRACE_INTERRUPT stops one thread) must not get calls
+// served behind its back: the slot thread woken for the next call finds the watchdog's round
+// stale, checks every thread's tracer itself and runs the tamper response.
+TEST(SoftBackend, ACallAfterATracerStoppedOnlyTheWatchdogLosesTheEnclave) {
+  Daemon d;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  ASSERT_TRUE(Echo(**e, "warm").ok());
+  pid_t pid = (*e)->process_id();  // its main thread is the watchdog
+  ASSERT_EQ(ptrace(PTRACE_SEIZE, pid, nullptr, nullptr), 0) << strerror(errno) << " (run the soft tests as root)";
+  // The watchdog may still see the tracer itself first (it looks every 5 ms); then the
+  // enclave is lost all the same.
+  if (ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr) == 0) {
+    int status = 0;
+    waitpid(pid, &status, __WALL);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));  // > the 50 ms staleness
+  auto r = Echo(**e, "served behind the tracer's back?");
+  EXPECT_EQ(r.status().code(), Code::kEnclaveLost) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("tracer"), std::string::npos) << r.status().ToString();
+  ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+  for (int status = 0; waitpid(pid, &status, __WALL | WNOHANG) > 0;) {
+  }
 }
 
 TEST(SoftBackend, FramesLargerThanAChannelSlotAreRefused) {

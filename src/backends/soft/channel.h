@@ -100,7 +100,7 @@ enum class Side { kHost, kEnclave };
 struct WaitPolicy {
   uint32_t spin_ns = 2000;      // busy-wait this long before sleeping
   // Sleep at most this long before calling `alive`; 0 sleeps until woken, for a waiter whom
-  // something else wakes when the other side dies (the host's reaper).
+  // something else wakes when the other side dies (the host's reaper, the enclave's watchdog).
   uint32_t check_ms = 20;
 };
 
@@ -117,12 +117,14 @@ inline void CpuRelax() {
 }
 
 // Waits until `pred(state)` holds for the slot's state, spinning then sleeping. Every
-// `check_ms` it calls `alive()`; when that returns a non-OK Status, the wait ends with it.
-// Inline, with the predicate inlined: an answer that arrives while spinning is seen within a
-// pause or two. The clock is first read after a first round of spinning (~64 pauses), so a
-// quick answer costs no clock read.
+// `check_ms` (and after any wake-up that does not satisfy `pred`) it calls `alive()`; when
+// that returns a non-OK Status, the wait ends with it. `*slept` (when given) is set if the
+// wait went to sleep. Inline, with the predicate inlined: an answer that arrives while
+// spinning is seen within a pause or two. The clock is first read after a first round of
+// spinning (~64 pauses), so a quick answer costs no clock read.
 template <typename Pred, typename Alive>
-Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy, Pred pred, Alive alive) {
+Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy, Pred pred, Alive alive,
+                    bool* slept = nullptr) {
   auto state = [&] { return static_cast<SlotState>(c.state.load(std::memory_order_acquire)); };
   if (pred(state())) return Status::Ok();
   if (policy.spin_ns != 0) {
@@ -138,6 +140,7 @@ Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy, Pred pr
     }
   }
   std::atomic<uint32_t>& sleeping = side == Side::kHost ? c.host_sleeping : c.enclave_sleeping;
+  if (slept != nullptr) *slept = true;
   for (;;) {
     sleeping.store(1, std::memory_order_seq_cst);
     uint32_t seen = c.state.load(std::memory_order_seq_cst);

@@ -45,6 +45,8 @@ constexpr size_t kAltStackBytes = 64 * 1024;
 constexpr uint32_t kSpinSwitchlessNs = 50000;
 constexpr uint32_t kSpinNs = 2000;
 constexpr uint32_t kWatchdogPeriodMs = 5;
+// A watchdog that has not finished a round for this long is not running (a tracer stopped it).
+constexpr uint64_t kWatchdogStaleNs = 50'000'000;
 constexpr size_t kIntegrityBytesPerTick = 64 * 1024;
 
 size_t PageUp(size_t n) { return (n + kPage - 1) & ~(kPage - 1); }
@@ -213,6 +215,7 @@ thread_local int t_slot = -1;
 uint32_t Load32(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 uint64_t Load64(const uint64_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
+// After a wake-up that brought no request.
 Status SlotAlive() {
   if (g.dying.load() != 0) {
     timespec ts{1, 0};
@@ -227,11 +230,24 @@ bool OnHostCpu(const SlotControl& c) {
   return static_cast<int>(__atomic_load_n(&c.host_cpu, __ATOMIC_RELAXED)) == sched_getcpu();
 }
 
+// Slot threads sleep without a timeout (no timer armed per sleep, no wake-ups while idle): the
+// watchdog does the periodic checks, and the host's death ends the process through it.
 WaitPolicy Policy(uint32_t slot) {
   WaitPolicy p;
   p.spin_ns = __atomic_load_n(&g.control[slot]->spin, __ATOMIC_ACQUIRE) == 1 ? kSpinSwitchlessNs : kSpinNs;
-  p.check_ms = 20;
+  p.check_ms = 0;
   return p;
+}
+
+std::atomic<uint64_t> g_watchdog_round{0};  // MonotonicNs() at the end of its last round
+
+// For a slot thread about to serve a call: if the watchdog has stopped (only a tracer can
+// stop one thread of a process), do its checks before running anything, so calls are not
+// served while a tracer holds it.
+void CheckWatchdog() {
+  if (MonotonicNs() - g_watchdog_round.load(std::memory_order_relaxed) < kWatchdogStaleNs) return;
+  CheckLifeline();
+  CheckAllTracers();
 }
 
 void WriteError(uint32_t slot, Code code, const char* msg) {
@@ -422,6 +438,7 @@ void* SlotMain(void* arg) {
 
   SlotControl& c = *g.control[slot];
   bool woke_host = false;
+  uint32_t calls = 0;
   for (;;) {
     // A host that had to be woken for the last reply sends its next request no sooner than
     // a wake-up latency later: sleep at once rather than spin (unless it asked to spin).
@@ -429,10 +446,13 @@ void* SlotMain(void* arg) {
     // and it cannot go on while this thread spins.
     WaitPolicy policy = Policy(slot);
     if ((woke_host && policy.spin_ns == kSpinNs) || OnHostCpu(c)) policy.spin_ns = 0;
+    bool slept = false;
     Status w = WaitForState(
         c, Side::kEnclave, policy, [](SlotState s) { return s == SlotState::kEcallRequest; },
-        [] { return SlotAlive(); });
+        [] { return SlotAlive(); }, &slept);
     if (!w.ok()) continue;
+    // After every sleep, and every 1024th call of a stream that never sleeps (switchless).
+    if (slept || (++calls & 1023) == 0) CheckWatchdog();
     woke_host = ServeEcall(slot);
   }
   return nullptr;
@@ -468,6 +488,7 @@ int OpenStatus(pid_t tid) {
 [[noreturn]] void Watchdog() {
   timespec period{0, kWatchdogPeriodMs * 1000000L};
   for (;;) {
+    g_watchdog_round.store(MonotonicNs(), std::memory_order_relaxed);
     clock_nanosleep(CLOCK_MONOTONIC, 0, &period, nullptr);
     CheckLifeline();
     CheckAllTracers();
@@ -509,6 +530,7 @@ int main(int argc, char** argv) {
   char err[256];
   if (!InstallSeccomp(err, sizeof err)) Fail(err);
 
+  g_watchdog_round.store(MonotonicNs(), std::memory_order_relaxed);
   g_go.store(1);
   FutexWake(g_go);
   g.header->enclave_state.store(static_cast<uint32_t>(EnclaveState::kReady), std::memory_order_seq_cst);
