@@ -150,7 +150,7 @@ Result<std::unique_ptr<Enclave>> Enclave::Create(const std::string& path, const 
   if (kind == BackendKind::kAuto) kind = SoftBackendAvailable() ? BackendKind::kSoft : BackendKind::kSim;
   // Any changed byte is refused here, before anything is launched. On soft the platform
   // daemon also recomputes MRENCLAVE and refuses the launch unless it equals the signed one
-  // (the identity below), so this side skips that (~1.5 ms for a 1 MiB image); on sim this
+  // (the identity below), so this side skips that (~1 ms for a 1 MiB image); on sim this
   // is the only check, and a full one.
   auto verified = kind == BackendKind::kSoft ? image::LoadAndVerifyExceptMeasurement(file) : image::LoadAndVerify(file);
   if (!verified.ok()) return verified.status().WithContext("refusing enclave image '" + path + "'");

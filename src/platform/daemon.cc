@@ -76,23 +76,21 @@ struct Daemon {
       return ErrorReply(s);
     };
     if (fds.size() != 3) return fail(InvalidArgument("launch needs 3 descriptors: image, channel, lifeline"));
-    // What is checked is what runs: a memfd the caller sealed against writes, shrinking and
-    // growing can no longer change (seals cannot be removed), so it is verified and run as it
-    // is; the host library hands over one. Anything else is first copied into a sealed memfd
-    // of our own, and that copy is verified.
+    // What is checked is what runs. A memfd the caller sealed against writes, shrinking and
+    // growing can no longer change (seals cannot be removed), so the bytes read from it are
+    // the ones that run; the host library hands over one. Anything else is copied into a
+    // sealed memfd of our own, which holds exactly the bytes read.
+    auto image = ReadWholeFd(fds[0], kMaxImageBytes, "enclave image");
+    if (!image.ok()) return fail(image.status());
     int seals = fcntl(fds[0], F_GET_SEALS);
     constexpr int kImmutable = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
     if (seals < 0 || (seals & kImmutable) != kImmutable) {
-      auto bytes = ReadWholeFd(fds[0], kMaxImageBytes, "enclave image");
-      if (!bytes.ok()) return fail(bytes.status());
-      auto sealed = CreateSealedMemfd(*bytes, "confide-enclave-image");
+      auto sealed = CreateSealedMemfd(*image, "confide-enclave-image");
       if (!sealed.ok()) return fail(sealed.status());
       close(fds[0]);
       fds[0] = *sealed;
     }
-    auto verified_bytes = ReadWholeFd(fds[0], kMaxImageBytes, "sealed enclave image");
-    if (!verified_bytes.ok()) return fail(verified_bytes.status());
-    auto img = image::LoadAndVerify(*verified_bytes);
+    auto img = image::LoadAndVerify(*image);
     if (!img.ok()) return fail(img.status().WithContext("refusing enclave image"));
     bool refuse_debug = req.value("refuse_debug", false) || !opt.allow_debug;
     if (img->config.debug && refuse_debug)

@@ -488,11 +488,11 @@ int OpenStatus(pid_t tid) {
 [[noreturn]] void Watchdog() {
   timespec period{0, kWatchdogPeriodMs * 1000000L};
   for (;;) {
-    g_watchdog_round.store(MonotonicNs(), std::memory_order_relaxed);
     clock_nanosleep(CLOCK_MONOTONIC, 0, &period, nullptr);
     CheckLifeline();
     CheckAllTracers();
     CheckCodeIntegrity(kIntegrityBytesPerTick);
+    g_watchdog_round.store(MonotonicNs(), std::memory_order_relaxed);
   }
 }
 
@@ -530,7 +530,7 @@ int main(int argc, char** argv) {
   char err[256];
   if (!InstallSeccomp(err, sizeof err)) Fail(err);
 
-  g_watchdog_round.store(MonotonicNs(), std::memory_order_relaxed);
+  g_watchdog_round.store(MonotonicNs(), std::memory_order_relaxed);  // as if a round had just ended
   g_go.store(1);
   FutexWake(g_go);
   g.header->enclave_state.store(static_cast<uint32_t>(EnclaveState::kReady), std::memory_order_seq_cst);
