@@ -163,8 +163,7 @@ void BM_Raw_ChannelPingPong(benchmark::State& state) {
     std::memcpy(reply, data, kFrame);
     benchmark::DoNotOptimize(reply);
   }
-  soft::PublishState(c, soft::Side::kHost, soft::SlotState::kGone);
-  soft::FutexWake(c.state);
+  soft::PublishState(c, soft::Side::kHost, soft::SlotState::kGone);  // wakes the partner if it sleeps
   waitpid(pid, nullptr, 0);
   munmap(m, size);
 }
