@@ -137,7 +137,7 @@ void BM_Raw_ChannelPingPong(benchmark::State& state) {
     uint8_t frame[kFrame];
     for (;;) {
       soft::WaitPolicy p = spin;
-      if (__atomic_load_n(&c.host_cpu, __ATOMIC_RELAXED) == sched_getcpu()) p.spin_ns = 0;
+      if (soft::OnHostCpu(c)) p.spin_ns = 0;
       (void)soft::WaitForState(
           c, soft::Side::kEnclave, p,
           [](soft::SlotState st) { return st == soft::SlotState::kEcallRequest || st == soft::SlotState::kGone; }, ok);

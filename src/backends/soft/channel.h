@@ -7,6 +7,8 @@
 // hostile (it copies frames out before parsing) and the host does the same.
 #pragma once
 
+#include <sched.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -109,6 +111,13 @@ void FutexWake(std::atomic<uint32_t>& word);
 // Returns after a wake, a spurious wake-up, or `timeout_ms` (0: no timeout).
 void FutexWait(std::atomic<uint32_t>& word, uint32_t expected, uint32_t timeout_ms);
 uint64_t MonotonicNs();
+
+// Whether the calling thread runs on the CPU the host sent the slot's request from
+// (SlotControl::host_cpu). A slot thread there must not spin: waking it preempted the host,
+// which cannot send anything while it spins.
+inline bool OnHostCpu(const SlotControl& c) {
+  return static_cast<int>(__atomic_load_n(&c.host_cpu, __ATOMIC_RELAXED)) == sched_getcpu();
+}
 
 inline void CpuRelax() {
 #if defined(__x86_64__)

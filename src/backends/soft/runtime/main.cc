@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,10 +223,6 @@ Status SlotAlive() {
   CheckLifeline();
   CheckTracer(t_slot + 1);  // a tracer that stopped the watchdog but let us run
   return Status::Ok();
-}
-
-bool OnHostCpu(const SlotControl& c) {
-  return static_cast<int>(__atomic_load_n(&c.host_cpu, __ATOMIC_RELAXED)) == sched_getcpu();
 }
 
 // Slot threads sleep without a timeout (no timer armed per sleep, no wake-ups while idle): the
