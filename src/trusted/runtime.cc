@@ -3,6 +3,7 @@
 // copy-in / wipe of request frames, and the ocall path back to the host.
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -85,8 +86,38 @@ Status RunHandler(uint32_t id, const abi::FrameView& request, abi::FrameWriter& 
   }
 }
 
-int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
-  *out_len = 0;
+// Marks slot `s` busy for one top-level ecall, and free again however the ecall ends.
+class Occupy {
+ public:
+  Occupy(Slot& s, bool nested) : s_(s), nested_(nested) {}
+  ~Occupy() {
+    if (!nested_) s_.busy.store(false, std::memory_order_release);
+  }
+
+ private:
+  Slot& s_;
+  bool nested_;
+};
+
+// One nesting level of a running ecall: the slot's depth and this thread's slot, restored
+// however the handler ends.
+class Enter {
+ public:
+  Enter(Slot& s, uint32_t slot) : s_(s), saved_(t_slot) {
+    t_slot = static_cast<int>(slot);
+    ++s_.depth;
+  }
+  ~Enter() {
+    --s_.depth;
+    t_slot = saved_;
+  }
+
+ private:
+  Slot& s_;
+  int saved_;
+};
+
+int32_t Dispatch(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
   if (!g_rt.ready.load(std::memory_order_acquire))
     return abi::WriteStatus(Status(Code::kUnavailable, "the enclave is not initialised or was terminated"), out, cap, out_len);
   if (slot >= g_rt.num_tcs)
@@ -101,16 +132,17 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
   bool nested = false;
   Status admitted = Admit(s, id, &nested);
   if (!admitted.ok()) return abi::WriteStatus(admitted, out, cap, out_len);
+  // Declared first, so it is released last: the slot's frames are free for the next caller
+  // only once this call is done with them.
+  Occupy occupied(s, nested);
 
   Frames& f = FramesAt(s, s.depth);
   size_t wipe_later = 0;
   if (in != nullptr && in == f.request.data()) {
     // Written in place through request_buffer (sim): already in enclave memory, nothing to wipe.
-    if (in_len > f.request.capacity()) {
-      if (!nested) s.busy.store(false, std::memory_order_release);
+    if (in_len > f.request.capacity())
       return abi::WriteStatus(OutOfRange("the request frame overruns the enclave buffer it was written to"), out,
                               cap, out_len);
-    }
     f.request.Resize(in_len);
   } else {
     f.request.Resize(in_len);
@@ -125,16 +157,14 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
       abi::CopyAndWipe(f.request.data(), in, in_len);
     }
   }
-  int saved_slot = t_slot;
-  t_slot = static_cast<int>(slot);
-  ++s.depth;
   Status st;
   abi::FrameWriter w(f.reply);
-  abi::FrameView view;
-  st = abi::FrameView::Parse(f.request.span(), EcallName(id), &view);
-  if (st.ok()) st = RunHandler(id, view, w);
-  --s.depth;
-  t_slot = saved_slot;
+  {
+    Enter entered(s, slot);
+    abi::FrameView view;
+    st = abi::FrameView::Parse(f.request.span(), EcallName(id), &view);
+    if (st.ok()) st = RunHandler(id, view, w);
+  }
   // The private copy is kept, unwiped, for the next call at this depth: it holds only bytes
   // the host sent (generated code copies [in,out] and [out] data and struct copies into
   // buffers of their own, wiped when released), and rule 8 is about the shared buffer, which
@@ -154,9 +184,27 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
     code = abi::WriteStatus(st, out, cap, out_len);
   }
   f.reply.Clear();
-  // Last: the slot's frames are free for the next caller only now.
-  if (!nested) s.busy.store(false, std::memory_order_release);
   return code;
+}
+
+int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
+  *out_len = 0;
+  try {
+    return Dispatch(slot, id, in, in_len, out, cap, out_len);
+  } catch (const std::bad_alloc&) {
+    // Most likely the private copy of a request larger than the enclave's free heap. The
+    // message is built without allocating. What is left of the request in the caller's
+    // buffer is the caller's to wipe (it wipes whatever the enclave did not take).
+    char msg[256];
+    int n = snprintf(msg, sizeof msg,
+                     "the enclave ran out of heap memory for this call (a %zu-byte request frame); raise NumHeapPages "
+                     "in the enclave config or pass less data per call",
+                     in_len);
+    size_t len = std::min({static_cast<size_t>(n > 0 ? n : 0), sizeof msg - 1, cap});
+    if (len != 0) std::memcpy(out, msg, len);
+    *out_len = len;
+    return static_cast<int32_t>(Code::kOutOfRange);
+  }
 }
 
 int32_t RequestBuffer(uint32_t slot, size_t min_len, uint8_t** buffer, size_t* capacity) {

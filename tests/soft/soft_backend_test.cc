@@ -14,8 +14,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <random>
 #include <thread>
 
 #include "backends/soft/channel.h"
@@ -31,7 +33,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint32_t kEcho = 0, kHold = 3, kCrash = 5;
+constexpr uint32_t kEcho = 0, kSecret = 1, kHold = 3, kCrash = 5;
 
 Status NoOcall(const FrameView&, FrameWriter&) { return Unsupported("not used"); }
 const HostOcall kOcalls[] = {{"host_reenter", NoOcall}, {"host_plain", NoOcall}, {"host_hostile", NoOcall}};
@@ -240,6 +242,74 @@ TEST(SoftBackend, FramesLargerThanAChannelSlotAreRefused) {
   EXPECT_NE(r.status().message().find("exceeds the channel's 4096-byte slot"), std::string::npos)
       << r.status().ToString();
   EXPECT_TRUE(Echo(**e, "small").ok());
+}
+
+// Whether this process's mapping of the call channel holds `marker`: -1 when there is no
+// such mapping (the scan would prove nothing), else 0 or 1.
+int ChannelHolds(const Bytes& marker) {
+  std::ifstream maps("/proc/self/maps");
+  int found = -1;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find("/memfd:confide-channel") == std::string::npos) continue;
+    unsigned long start = 0, end = 0;
+    if (sscanf(line.c_str(), "%lx-%lx", &start, &end) != 2) continue;
+    found = std::max(found, 0);
+    if (memmem(reinterpret_cast<void*>(start), end - start, marker.data(), marker.size()) != nullptr) found = 1;
+  }
+  return found;
+}
+
+Bytes RandomMarker() {
+  std::random_device rd;
+  Bytes m(64);
+  for (auto& b : m) b = static_cast<uint8_t>('a' + rd() % 26);
+  return m;
+}
+
+// A string frame (what the echo ecall takes) with `marker` behind 2000 bytes of padding, well
+// past where an error message overwrites the start of the slot.
+Bytes MarkedFrame(const Bytes& marker) {
+  std::string text(2000, '-');
+  text.append(marker.begin(), marker.end());
+  FrameWriter w;
+  w.Buffer(text.c_str(), text.size() + 1);
+  return w.Finish();
+}
+
+TEST(SoftBackend, ARefusedCallLeavesNothingOfItsRequestInTheChannel) {
+  Daemon d;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  // The scan sees what the channel holds: an echo's reply carries its marker back.
+  Bytes echoed = RandomMarker();
+  ASSERT_TRUE((*e)->Call(kEcho, MarkedFrame(echoed), 4096).ok());
+  ASSERT_EQ(ChannelHolds(echoed), 1);
+
+  Bytes to_private = RandomMarker();
+  auto r = (*e)->Call(kSecret, MarkedFrame(to_private), 1024);
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied) << r.status().ToString();
+  EXPECT_EQ(ChannelHolds(to_private), 0);
+
+  Bytes to_unknown = RandomMarker();
+  r = (*e)->Call(99, MarkedFrame(to_unknown), 1024);
+  EXPECT_EQ(r.status().code(), Code::kOutOfRange) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("ecall id 99 is out of range"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(ChannelHolds(to_unknown), 0);
+}
+
+TEST(SoftBackend, ARequestLargerThanTheEnclaveHeapIsRefusedAndTheSlotServesOn) {
+  Daemon d;
+  EnclaveOptions o = Soft();
+  o.channel_slot_bytes = 8u << 20;  // the channel takes it; the enclave's 4 MiB heap cannot
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, o);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto r = Echo(**e, std::string(6u << 20, 'x'));
+  EXPECT_EQ(r.status().code(), Code::kOutOfRange) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("ran out of heap memory"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("NumHeapPages"), std::string::npos) << r.status().ToString();
+  // Not crashed, and the slot it used was given back: both slots still answer.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(Echo(**e, "small").ok());
+  EXPECT_TRUE(Echo(**e, std::string(1u << 20, 'y')).ok());
 }
 
 TEST(SoftBackend, WithoutADaemonTheHostStartsAPrivateDevelopmentOne) {

@@ -237,6 +237,10 @@ class SoftBackend : public Backend {
     std::memcpy(out, data, len);
     *out_len = len;
     int32_t code = c.code;
+    // The enclave wipes the requests it takes. One it refused (or could not hold) may still
+    // lie in the channel past the error message, so the host wipes it (docs/abi.md, rule 8);
+    // one written in place is wiped by the proxy's CallBuffers.
+    if (code != 0 && in != data) SecureZero(data, in_len);
     // The state stays kEcallReply until the next request: the slot thread waits for that, and
     // a store here would only pull the line it spins on away from it.
     return code;
