@@ -33,6 +33,23 @@ Result<int> CreateSealedMemfd(ByteSpan data, const char* name) {
   return fd;
 }
 
+Result<int> CreateFixedSizeMemfd(size_t size, const char* name) {
+  int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return IoError(std::string("memfd_create failed: ") + strerror(errno));
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    int e = errno;
+    close(fd);
+    return IoError("creating a " + std::to_string(size) + "-byte shared memfd failed: " + strerror(e));
+  }
+  return fd;
+}
+
+bool SizeSealed(int fd) {
+  int seals = fcntl(fd, F_GET_SEALS);
+  return seals >= 0 && (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) == (F_SEAL_SHRINK | F_SEAL_GROW);
+}
+
 Result<Bytes> ReadWholeFd(int fd, size_t max_bytes, std::string_view what) {
   struct stat st;
   if (fstat(fd, &st) != 0) return IoError(std::string(what) + ": fstat failed: " + strerror(errno));

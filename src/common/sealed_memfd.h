@@ -10,6 +10,12 @@ namespace confide {
 // A memfd holding `data`, sealed against writes, shrinking, growing and further sealing.
 // The caller owns the returned descriptor (close-on-exec).
 Result<int> CreateSealedMemfd(ByteSpan data, const char* name);
+// A memfd of `size` zero bytes whose size is sealed (no shrinking, growing or further
+// sealing) but whose contents stay writable: memory shared between processes that neither
+// can cut under the other, which would make the other's next access fault (SIGBUS).
+Result<int> CreateFixedSizeMemfd(size_t size, const char* name);
+// Whether `fd` is sealed against shrinking and growing.
+bool SizeSealed(int fd);
 // Reads a whole descriptor from offset 0 (at most `max_bytes`).
 Result<Bytes> ReadWholeFd(int fd, size_t max_bytes, std::string_view what);
 

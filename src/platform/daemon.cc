@@ -78,12 +78,13 @@ struct Daemon {
     if (fds.size() != 3) return fail(InvalidArgument("launch needs 3 descriptors: image, channel, lifeline"));
     // What is checked is what runs. A memfd the caller sealed against writes, shrinking and
     // growing can no longer change (seals cannot be removed), so the bytes read from it are
-    // the ones that run; the host library hands over one. Anything else is copied into a
-    // sealed memfd of our own, which holds exactly the bytes read.
-    auto image = ReadWholeFd(fds[0], kMaxImageBytes, "enclave image");
-    if (!image.ok()) return fail(image.status());
+    // the ones that run; the host library hands over one. The seals are looked at before
+    // the read: sealed afterwards, the memfd could hold other bytes than those read. Anything
+    // else is copied into a sealed memfd of our own, which holds exactly the bytes read.
     int seals = fcntl(fds[0], F_GET_SEALS);
     constexpr int kImmutable = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+    auto image = ReadWholeFd(fds[0], kMaxImageBytes, "enclave image");
+    if (!image.ok()) return fail(image.status());
     if (seals < 0 || (seals & kImmutable) != kImmutable) {
       auto sealed = CreateSealedMemfd(*image, "confide-enclave-image");
       if (!sealed.ok()) return fail(sealed.status());
@@ -92,7 +93,10 @@ struct Daemon {
     }
     auto img = image::LoadAndVerify(*image);
     if (!img.ok()) return fail(img.status().WithContext("refusing enclave image"));
-    bool refuse_debug = req.value("refuse_debug", false) || !opt.allow_debug;
+    auto asked = req.find("refuse_debug");
+    if (asked != req.end() && !asked->is_boolean())
+      return fail(InvalidArgument("the launch request's 'refuse_debug' must be true or false"));
+    bool refuse_debug = (asked != req.end() && asked->get<bool>()) || !opt.allow_debug;
     if (img->config.debug && refuse_debug)
       return fail(PolicyViolation("the launch policy refuses debug enclaves and this image is signed with Debug=1"));
     if (!img->config.debug && !memfd_secret)
@@ -102,6 +106,10 @@ struct Daemon {
     struct stat st;
     if (fstat(fds[1], &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
       return fail(InvalidArgument("the call channel descriptor is not a memfd of a usable size"));
+    if (!SizeSealed(fds[1]))
+      return fail(InvalidArgument(
+          "the call channel memfd is not sealed against shrinking and growing; create it with "
+          "MFD_ALLOW_SEALING and add F_SEAL_SHRINK | F_SEAL_GROW once it has its size"));
 
     int platform_pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, platform_pair) != 0)
@@ -336,7 +344,7 @@ Status RunDaemon(const DaemonOptions& options) {
     }
     std::vector<int> keep;
     if (pfds[0].revents & POLLIN) {
-      int c = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      int c = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (c >= 0) keep.push_back(c);
     }
     for (size_t i = first_link; i < pfds.size(); ++i)
@@ -353,9 +361,12 @@ Status RunDaemon(const DaemonOptions& options) {
         close(c);
         continue;
       }
-      std::string op = msg->body.value("op", "");
+      auto op_field = msg->body.find("op");
+      std::string op = op_field != msg->body.end() && op_field->is_string() ? op_field->get<std::string>() : "";
       nlohmann::json reply;
-      if (op == "status") {
+      if (op.empty()) {
+        reply = ErrorReply(InvalidArgument("a platform request needs a string 'op' (status, launch, attestation, stop)"));
+      } else if (op == "status") {
         reply = d.Status();
       } else if (op == "launch") {
         ucred peer{};
@@ -373,8 +384,10 @@ Status RunDaemon(const DaemonOptions& options) {
         reply = ErrorReply(InvalidArgument("unknown platform request '" + op + "'"));
       }
       CloseFds(msg->fds);
-      (void)SendMessage(c, reply);
-      keep.push_back(c);
+      // Client sockets do not block (accept4 below): one that does not read its replies is
+      // dropped rather than stalling every other client and enclave this daemon serves.
+      if (SendMessage(c, reply).ok()) keep.push_back(c);
+      else close(c);
     }
     clients = std::move(keep);
   }
@@ -398,12 +411,18 @@ Result<nlohmann::json> Request(const std::string& socket_path, const nlohmann::j
   close(s);
   if (!reply.ok()) return reply.status();
   CloseFds(reply->fds);
-  if (!reply->body.value("ok", false)) {
-    std::string code = reply->body.value("code", "internal");
+  const nlohmann::json& body = reply->body;
+  auto text = [&](const char* key, const char* fallback) {
+    auto it = body.find(key);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+  };
+  auto ok = body.find("ok");
+  if (ok == body.end() || !ok->is_boolean() || !ok->get<bool>()) {
+    std::string code = text("code", "internal");
     Code c = Code::kInternal;
     for (int i = 0; i <= static_cast<int>(Code::kEnclaveCrashed); ++i)
       if (CodeName(static_cast<Code>(i)) == code) c = static_cast<Code>(i);
-    return Status(c, "platform daemon: " + reply->body.value("error", std::string("request refused")));
+    return Status(c, "platform daemon: " + text("error", "request refused"));
   }
   return reply->body;
 }

@@ -2,6 +2,7 @@
 // enclave processes, the test enclave of tests/runtime.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
@@ -26,6 +27,7 @@
 #include "confide/enclave.h"
 #include "confide/image.h"
 #include "platform/daemon.h"
+#include "platform/protocol.h"
 
 using namespace confide;
 using namespace confide::abi;
@@ -385,8 +387,9 @@ TEST(PlatformDaemon, LaunchRunsASealedMemfdAsItIsAndCopiesAnythingElse) {
     }
     const uint32_t slots = 2;  // the raw enclave's NumTCS
     size_t size = soft::ChannelSize(slots, 4096);
-    int chan = memfd_create("test-channel", MFD_CLOEXEC);
-    ASSERT_EQ(ftruncate(chan, static_cast<off_t>(size)), 0);
+    auto sealed_chan = CreateFixedSizeMemfd(size, "test-channel");
+    ASSERT_TRUE(sealed_chan.ok()) << sealed_chan.status().ToString();
+    int chan = *sealed_chan;
     void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, chan, 0);
     ASSERT_NE(map, MAP_FAILED);
     soft::Channel channel(map, size);
@@ -421,6 +424,102 @@ TEST(PlatformDaemon, LaunchRunsASealedMemfdAsItIsAndCopiesAnythingElse) {
     close(chan);
     munmap(map, size);
   }
+}
+
+// A channel whose size is not sealed could be cut under the enclave (SIGBUS on its next
+// access); the daemon refuses it before anything starts.
+TEST(PlatformDaemon, LaunchRefusesAChannelWhoseSizeIsNotSealed) {
+  Daemon d;
+  auto image = ReadFile(RAW_ENCLAVE);
+  ASSERT_TRUE(image.ok());
+  auto img = CreateSealedMemfd(*image, "caller-sealed");
+  ASSERT_TRUE(img.ok());
+  int chan = memfd_create("test-channel", MFD_CLOEXEC);
+  ASSERT_EQ(ftruncate(chan, static_cast<off_t>(soft::ChannelSize(2, 4096))), 0);
+  int life[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life), 0);
+  auto reply = platform::Request(d.socket(), {{"op", "launch"}}, {*img, chan, life[1]});
+  EXPECT_EQ(reply.status().code(), Code::kInvalidArgument) << reply.status().ToString();
+  EXPECT_NE(reply.status().message().find("not sealed against shrinking and growing"), std::string::npos)
+      << reply.status().ToString();
+  EXPECT_EQ(d.Status()["enclaves"], 0);
+  for (int fd : {*img, chan, life[0], life[1]}) close(fd);
+}
+
+// One request on a connection of its own, waiting at most 5 s for the reply: a daemon that
+// hangs fails the test instead of hanging it.
+Result<nlohmann::json> AskWithin5s(const std::string& socket, const nlohmann::json& request,
+                                   const std::vector<int>& fds = {}) {
+  CONFIDE_ASSIGN_OR_RETURN(int s, platform::ConnectTo(socket));
+  Status sent = platform::SendMessage(s, request, fds);
+  pollfd p{s, POLLIN, 0};
+  if (!sent.ok() || poll(&p, 1, 5000) != 1) {
+    close(s);
+    return Status(Code::kTimeout, "the daemon did not answer within 5 s");
+  }
+  auto reply = platform::ReceiveMessage(s);
+  close(s);
+  if (!reply.ok()) return reply.status();
+  return reply->body;
+}
+
+// The daemon is shared by every user of the machine: no request may stop it.
+TEST(PlatformDaemon, RequestsOfTheWrongShapeAreRefusedAndTheDaemonGoesOn) {
+  Daemon d;
+  auto r = AskWithin5s(d.socket(), {{"op", 5}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["ok"], false);
+  EXPECT_EQ((*r)["code"], "invalid_argument");
+  EXPECT_NE((*r)["error"].get<std::string>().find("needs a string 'op'"), std::string::npos) << *r;
+
+  auto image = ReadFile(RAW_ENCLAVE);
+  ASSERT_TRUE(image.ok());
+  auto img = CreateSealedMemfd(*image, "caller-sealed");
+  ASSERT_TRUE(img.ok());
+  auto chan = CreateFixedSizeMemfd(soft::ChannelSize(2, 4096), "test-channel");
+  ASSERT_TRUE(chan.ok());
+  int life[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life), 0);
+  r = AskWithin5s(d.socket(), {{"op", "launch"}, {"refuse_debug", "no"}}, {*img, *chan, life[1]});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["code"], "invalid_argument");
+  EXPECT_NE((*r)["error"].get<std::string>().find("'refuse_debug' must be true or false"), std::string::npos) << *r;
+  for (int fd : {*img, *chan, life[0], life[1]}) close(fd);
+
+  r = AskWithin5s(d.socket(), {{"op", "status"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["enclaves"], 0);
+}
+
+// A client that sends requests and never reads the replies fills its socket; the daemon
+// drops it instead of blocking on it, and keeps serving others.
+TEST(PlatformDaemon, AClientThatNeverReadsIsDroppedAndOthersAreServed) {
+  Daemon d;
+  auto flooder = platform::ConnectTo(d.socket());
+  ASSERT_TRUE(flooder.ok());
+  const std::string request = nlohmann::json{{"op", "status"}}.dump();
+  int sent = 0;
+  for (; sent < 20000; ++sent) {
+    pollfd p{*flooder, POLLOUT, 0};
+    if (poll(&p, 1, 200) != 1 || (p.revents & (POLLHUP | POLLERR)) != 0) break;
+    if (send(*flooder, request.data(), request.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) break;
+  }
+  EXPECT_GT(sent, 100);  // enough replies to fill the flooder's receive queue
+  auto r = AskWithin5s(d.socket(), {{"op", "status"}});
+  if (!r.ok()) close(*flooder);  // unblocks a stuck daemon, so that it can be stopped
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["ok"], true);
+  // The flooder was dropped: its connection is at an end once the queued replies are read.
+  bool ended = false;
+  char buf[platform::kMaxMessageBytes];
+  for (int i = 0; i < 100000 && !ended; ++i) {
+    pollfd p{*flooder, POLLIN, 0};
+    if (poll(&p, 1, 1000) != 1) break;
+    ssize_t n = recv(*flooder, buf, sizeof buf, 0);
+    ended = n <= 0;
+  }
+  EXPECT_TRUE(ended);
+  close(*flooder);
 }
 
 TEST(PlatformCli, StartStatusStopAndClearErrors) {

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/sealed_memfd.h"
+
 namespace confide::soft::testing {
 namespace {
 
@@ -79,8 +81,15 @@ std::unique_ptr<EnclaveProcess> EnclaveProcess::Launch(const std::string& path, 
   Bytes image = ReadFileOrDie(path);
   int image_fd = SealedMemfd(image, o.seal_image);
   e->map_size_ = ChannelSize(o.slots, o.slot_bytes);
-  int chan = memfd_create("confide-test-channel", MFD_CLOEXEC);
-  if (image_fd < 0 || chan < 0 || ftruncate(chan, static_cast<off_t>(e->map_size_)) != 0) return nullptr;
+  int chan = -1;
+  if (o.seal_channel) {
+    auto sealed = CreateFixedSizeMemfd(e->map_size_, "confide-test-channel");
+    if (sealed.ok()) chan = *sealed;
+  } else {
+    chan = memfd_create("confide-test-channel", MFD_CLOEXEC);
+    if (chan >= 0 && ftruncate(chan, static_cast<off_t>(e->map_size_)) != 0) return nullptr;
+  }
+  if (image_fd < 0 || chan < 0) return nullptr;
   e->map_ = mmap(nullptr, e->map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, chan, 0);
   e->channel_ = Channel(e->map_, e->map_size_);
   if (!e->channel_.Initialise(o.slots, o.slot_bytes).ok()) return nullptr;

@@ -21,6 +21,7 @@ struct LaunchOptions {
   uint32_t slots = 2;
   uint64_t slot_bytes = 1 << 20;
   bool seal_image = true;       // false: an unsealed memfd (must be refused)
+  bool seal_channel = true;     // false: a channel memfd the host could shrink (must be refused)
   bool no_new_privs = true;     // false: exec without PR_SET_NO_NEW_PRIVS (must be refused)
   bool extra_fd = false;        // leave descriptor 7 open (must be refused)
   bool deny_memfd_secret = false;  // a seccomp filter makes memfd_secret fail with ENOSYS

@@ -377,6 +377,13 @@ TEST(SoftRuntimeStart, RefusesUnsealedImage) {
   EXPECT_NE(FailedStart(SOFT_TEST_ENCLAVE, o).find("is not sealed against writes"), std::string::npos);
 }
 
+TEST(SoftRuntimeStart, RefusesAChannelTheHostCouldShrink) {
+  LaunchOptions o;
+  o.seal_channel = false;
+  EXPECT_NE(FailedStart(SOFT_TEST_ENCLAVE, o).find("call channel memfd (descriptor 4) is not sealed against shrinking"),
+            std::string::npos);
+}
+
 TEST(SoftRuntimeStart, RefusesWithoutNoNewPrivs) {
   LaunchOptions o;
   o.no_new_privs = false;

@@ -133,12 +133,10 @@ class SoftBackend : public Backend {
     }
     uint32_t slots = static_cast<uint32_t>(img.config.num_tcs);
     map_size_ = soft::ChannelSize(slots, options.slot_data_bytes);
-    int chan = memfd_create("confide-channel", MFD_CLOEXEC);
-    if (chan < 0) return IoError(std::string("memfd_create failed: ") + strerror(errno));
-    if (ftruncate(chan, static_cast<off_t>(map_size_)) != 0) {
-      close(chan);
-      return IoError(std::string("sizing the call channel failed: ") + strerror(errno));
-    }
+    // Size-sealed: the enclave process refuses a channel the host could shrink under it.
+    auto channel_fd = CreateFixedSizeMemfd(map_size_, "confide-channel");
+    if (!channel_fd.ok()) return channel_fd.status().WithContext("creating the call channel");
+    int chan = *channel_fd;
     map_ = mmap(nullptr, map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, chan, 0);
     if (map_ == MAP_FAILED) {
       map_ = nullptr;

@@ -31,6 +31,7 @@
 #include "backends/soft/runtime/platform_client.h"
 #include "backends/soft/runtime/runtime.h"
 #include "backends/soft/runtime/secret_memory.h"
+#include "common/sealed_memfd.h"
 #include "confide/image.h"
 
 namespace confide::soft::rt {
@@ -97,6 +98,9 @@ void CheckDescriptors() {
   if (fstat(kChannelFd, &st) != 0 || !S_ISREG(st.st_mode) || !IsMemfd(kChannelFd) ||
       fcntl(kChannelFd, F_GET_SEALS) < 0)
     Fail(std::string("descriptor 4 is not the call channel memfd") + how);
+  // A channel the host could shrink would make the enclave's next access to it fault.
+  if (!SizeSealed(kChannelFd))
+    Fail(std::string("the call channel memfd (descriptor 4) is not sealed against shrinking and growing") + how);
   for (int fd : {kLifelineFd, kPlatformFd})
     if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
       Fail("descriptor " + std::to_string(fd) + " is not a socket" + how);
