@@ -426,6 +426,88 @@ TEST(PlatformDaemon, LaunchRunsASealedMemfdAsItIsAndCopiesAnythingElse) {
   }
 }
 
+// A bounded race against the daemon's intake. The host hands over an unsealed memfd holding
+// image V (production) and, while the daemon reads it, turns it into image A: V with a
+// changed byte on its first page, grown and re-signed by another key with Debug=1 (the
+// signer appends, so only page 0 and bytes past V's end differ), then seals it. A daemon that
+// looked at the seals after reading would verify V and run the caller's memfd, now A, under
+// V's identity; the previous daemon lost this race within 25-45 tries. Whatever the timing,
+// the bytes that run must be the ones whose identity the daemon reported.
+TEST(PlatformDaemon, AnImageSealedWhileTheDaemonReadsItNeverRunsUnderTheIdentityRead) {
+  Daemon d("--refuse-debug");
+  auto v = ReadFile(RAW_ENCLAVE_RELEASE);
+  ASSERT_TRUE(v.ok());
+  Bytes changed = *v;
+  changed[62] ^= 1;  // e_shstrndx: the loader does not use it
+  changed.resize(changed.size() + 8);
+  const fs::path dir = d.dir();
+  ASSERT_TRUE(WriteFile((dir / "a.so").string(), changed).ok());
+  {
+    std::ofstream conf(dir / "a.conf");
+    conf << "Debug=1\nNumHeapPages=1024\nNumStackPages=64\nNumTCS=2\nProductID=1\nSecurityVersion=1\n";
+  }
+  int rc;
+  std::string cli = CONFIDE_CLI_PATH;
+  std::string out = RunCommand(cli + " keygen --out " + (dir / "k.pem").string(), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  out = RunCommand(cli + " sign --enclave " + (dir / "a.so").string() + " --config " + (dir / "a.conf").string() +
+                       " --key " + (dir / "k.pem").string() + " --out " + (dir / "a.signed.so").string(),
+                   &rc);
+  ASSERT_EQ(rc, 0) << out;
+  auto a = ReadFile((dir / "a.signed.so").string());
+  ASSERT_TRUE(a.ok());
+  ASSERT_GT(a->size(), v->size());
+  ASSERT_EQ(std::memcmp(a->data() + 4096, v->data() + 4096, v->size() - 4096), 0);
+
+  std::mt19937 rng(std::random_device{}());
+  int launched = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+  for (int i = 0; i < 150 && std::chrono::steady_clock::now() < until; ++i) {
+    int img = memfd_create("caller-image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    ASSERT_EQ(write(img, v->data(), v->size()), static_cast<ssize_t>(v->size()));
+    auto chan = CreateFixedSizeMemfd(soft::ChannelSize(2, 4096), "test-channel");
+    ASSERT_TRUE(chan.ok());
+    void* map = mmap(nullptr, soft::ChannelSize(2, 4096), PROT_READ | PROT_WRITE, MAP_SHARED, *chan, 0);
+    ASSERT_NE(map, MAP_FAILED);
+    ASSERT_TRUE(soft::Channel(map, soft::ChannelSize(2, 4096)).Initialise(2, 4096).ok());
+    int life[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life), 0);
+    auto s = platform::ConnectTo(d.socket());
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(platform::SendMessage(*s, {{"op", "launch"}, {"refuse_debug", true}}, {img, *chan, life[1]}).ok());
+    auto t0 = std::chrono::steady_clock::now();
+    auto wait = std::chrono::microseconds(std::uniform_int_distribution<int>(0, 3000)(rng));
+    while (std::chrono::steady_clock::now() - t0 < wait) {
+    }
+    ASSERT_EQ(pwrite(img, a->data(), 4096, 0), 4096);
+    ASSERT_EQ(pwrite(img, a->data() + v->size(), a->size() - v->size(), static_cast<off_t>(v->size())),
+              static_cast<ssize_t>(a->size() - v->size()));
+    ASSERT_EQ(fcntl(img, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW), 0);
+    pollfd p{*s, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 10000), 1);
+    auto reply = platform::ReceiveMessage(*s);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    auto& state = soft::Channel(map, soft::ChannelSize(2, 4096)).header().enclave_state;
+    for (int t = 0; reply->body.value("ok", false) && t < 500 && state.load() == 0; ++t)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // Once it is ready, the runtime's descriptor 3 holds what runs.
+    if (reply->body.value("ok", false) && state.load() == static_cast<uint32_t>(soft::EnclaveState::kReady)) {
+      ++launched;
+      int pid = reply->body.value("pid", 0);
+      auto running = ReadFile("/proc/" + std::to_string(pid) + "/fd/3");
+      ASSERT_TRUE(running.ok()) << running.status().ToString();
+      auto measured = image::LoadAndVerify(*running);
+      ASSERT_TRUE(measured.ok()) << measured.status().ToString();
+      EXPECT_EQ(HexEncode(measured->mrenclave), reply->body.value("mrenclave", "")) << "try " << i;
+      EXPECT_FALSE(measured->config.debug) << "a Debug=1 image ran under --refuse-debug, try " << i;
+    }
+    for (int fd : {*s, img, *chan, life[0], life[1]}) close(fd);  // the enclave process ends
+    munmap(map, soft::ChannelSize(2, 4096));
+  }
+  // Some tries must have run: a daemon that refused everything would prove nothing.
+  EXPECT_GT(launched, 0);
+}
+
 // A channel whose size is not sealed could be cut under the enclave (SIGBUS on its next
 // access); the daemon refuses it before anything starts.
 TEST(PlatformDaemon, LaunchRefusesAChannelWhoseSizeIsNotSealed) {
