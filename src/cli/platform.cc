@@ -108,6 +108,18 @@ int Stop(const PlatformArgs& a) {
   std::string sock = a.socket.empty() ? platform::DefaultSocketPath() : a.socket;
   auto r = platform::Request(sock, {{"op", "stop"}});
   if (!r.ok()) return Refuse("platform stop", r.status(), false);
+  // The daemon answers before it closes its socket: wait until it has, so that a `platform
+  // start` right after this finds the socket free instead of a daemon still going away.
+  for (int i = 0;; ++i) {
+    auto still = platform::ConnectTo(sock);
+    if (!still.ok()) break;
+    close(*still);
+    if (i == 500)
+      return Refuse("platform stop", Status(Code::kTimeout, "the daemon on " + sock + " was still answering 5 s after it "
+                                                            "agreed to stop"),
+                    false);
+    usleep(10000);
+  }
   std::cout << "platform daemon on " << sock << " stopped\n";
   return kExitOk;
 }
