@@ -41,6 +41,11 @@ nlohmann::json ErrorReply(const Status& s) {
 struct Daemon {
   DaemonOptions opt;
   std::string runtime;
+  // The runtime program in a sealed memfd nobody may read (mode 0111), made on the first
+  // launch. An enclave process exec'd from a file it cannot read is non-dumpable from its
+  // first instruction: no process of its user can ptrace it, open its /proc/PID/mem or take
+  // its descriptors (pidfd_getfd) in the moments before the runtime hardens itself.
+  int runtime_fd = -1;
   std::map<pid_t, std::string> enclaves;  // pid -> mrenclave
   // Keys and reports for the enclaves launched here (root: <state>/root.key). Other platform
   // features (a quoter for remote attestation) attach to it.
@@ -111,6 +116,17 @@ struct Daemon {
           "the call channel memfd is not sealed against shrinking and growing; create it with "
           "MFD_ALLOW_SEALING and add F_SEAL_SHRINK | F_SEAL_GROW once it has its size"));
 
+    if (runtime_fd < 0) {
+      auto program = ReadFile(runtime);
+      if (!program.ok()) return fail(program.status().WithContext("reading the enclave runtime"));
+      auto sealed = CreateSealedMemfd(*program, soft::kRuntimeProgram);
+      if (!sealed.ok()) return fail(sealed.status().WithContext("copying the enclave runtime"));
+      if (fchmod(*sealed, 0111) != 0) {
+        close(*sealed);
+        return fail(IoError(std::string("making the runtime copy unreadable failed: ") + strerror(errno)));
+      }
+      runtime_fd = *sealed;
+    }
     int platform_pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, platform_pair) != 0)
       return fail(IoError(std::string("socketpair failed: ") + strerror(errno)));
@@ -151,9 +167,14 @@ struct Daemon {
     int moved[4];
     int src[4] = {fds[0], fds[1], fds[2], platform_fd};
     for (int i = 0; i < 4; ++i) moved[i] = fcntl(src[i], F_DUPFD, 100);
+    int program = fcntl(runtime_fd, F_DUPFD_CLOEXEC, 100);
     for (int i = 0; i < 4; ++i)
       if (moved[i] < 0 || dup2(moved[i], soft::kImageFd + i) < 0) _exit(120);
-    syscall(SYS_close_range, soft::kPlatformFd + 1, ~0u, 0);
+    // The program's descriptor goes right after them, close-on-exec: the runtime does not
+    // inherit it.
+    const int kProgramFd = soft::kPlatformFd + 1;
+    if (program < 0 || dup3(program, kProgramFd, O_CLOEXEC) < 0) _exit(120);
+    syscall(SYS_close_range, kProgramFd + 1, ~0u, 0);
     rlimit core{0, 0};
     setrlimit(RLIMIT_CORE, &core);
     if (geteuid() == 0) {
@@ -185,7 +206,9 @@ struct Daemon {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     char* const argv[] = {const_cast<char*>(soft::kRuntimeProgram), nullptr};
     char* const envp[] = {nullptr};
-    execve(runtime.c_str(), argv, envp);
+    syscall(SYS_execveat, kProgramFd, "", argv, envp, AT_EMPTY_PATH);
+    static const char kMsg[] = "platform daemon: cannot exec the enclave runtime from its memfd\n";
+    (void)!write(2, kMsg, sizeof kMsg - 1);
     _exit(127);
   }
 
@@ -246,7 +269,7 @@ Status Listen(const std::string& path, int* out) {
   unlink(path.c_str());
   int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (s < 0) return IoError(std::string("socket() failed: ") + strerror(errno));
-  mode_t old = umask(0);
+  mode_t old = umask(0077);
   int rc = bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   umask(old);
   if (rc != 0 || listen(s, 64) != 0) {
@@ -254,8 +277,11 @@ Status Listen(const std::string& path, int* out) {
     close(s);
     return IoError("cannot listen on " + path + ": " + strerror(e));
   }
-  // Hosts of any user may launch enclaves; each runs as its host's user.
-  chmod(path.c_str(), 0666);
+  // World-connectable only when each enclave can run as its host's user (we are root). A
+  // daemon running as some user would run every enclave as that user, whose files (the state
+  // directory's root key among them) other users' enclave code could then read: it serves
+  // that user alone.
+  if (geteuid() == 0) chmod(path.c_str(), 0666);
   *out = s;
   return Status::Ok();
 }

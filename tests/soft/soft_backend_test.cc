@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,6 +119,33 @@ TEST(SoftBackend, LaunchesThroughTheDaemonAndCallsThroughTheChannel) {
   EXPECT_EQ(st["enclaves"], 1);
   EXPECT_EQ(st["development"], false);
   EXPECT_EQ(st["memfd_secret"], true);
+}
+
+// The daemon execs the runtime from a sealed memfd that nobody may read (mode 0111): the
+// kernel makes a process exec'd from an unreadable file non-dumpable from its first
+// instruction, so no process of the enclave's user can take its descriptors (its platform
+// link) or open its memory in the moments before the runtime hardens itself.
+TEST(SoftBackend, TheEnclaveProcessRunsFromAnUnreadableSealedCopyOfTheRuntime) {
+  Daemon d;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  std::string exe = "/proc/" + std::to_string((*e)->process_id()) + "/exe";
+  char target[256] = {};
+  ASSERT_GT(readlink(exe.c_str(), target, sizeof target - 1), 0) << "run the soft tests as root";
+  EXPECT_EQ(std::string(target).rfind("/memfd:confide-enclave-runtime", 0), 0u) << target;
+  struct stat st {};
+  ASSERT_EQ(stat(exe.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0111u);
+  int fd = open(exe.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  int seals = fcntl(fd, F_GET_SEALS);
+  close(fd);
+  EXPECT_EQ(seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW), F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW);
+  // Named as before, for ps and the isolation tests.
+  std::ifstream comm("/proc/" + std::to_string((*e)->process_id()) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  EXPECT_EQ(name, "confide-enclave");
 }
 
 TEST(SoftBackend, ReplacingTheFileAfterLaunchHasNoEffectAndATamperedFileIsRefused) {
@@ -602,6 +630,32 @@ TEST(PlatformDaemon, AClientThatNeverReadsIsDroppedAndOthersAreServed) {
   }
   EXPECT_TRUE(ended);
   close(*flooder);
+}
+
+// Only root can run each enclave as its host's user; a daemon run by anyone else would run
+// other users' enclaves as itself, next to its own state. It serves its own user alone.
+TEST(PlatformDaemon, RunByAnotherUserItServesThatUserAlone) {
+  fs::path dir = fs::temp_directory_path() / ("confide-user-daemon-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::all);
+  const std::string sock = (dir / "p.sock").string(), cli = CONFIDE_CLI_PATH;
+  auto as = [](int uid) {
+    return "setpriv --reuid=" + std::to_string(uid) + " --regid=" + std::to_string(uid) + " --clear-groups ";
+  };
+  int rc;
+  std::string out = RunCommand(as(65534) + cli + " platform start --socket " + sock + " --state " + (dir / "state").string(), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  struct stat st {};
+  ASSERT_EQ(stat(sock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u) << std::oct << (st.st_mode & 0777);
+  out = RunCommand(as(65533) + cli + " platform status --socket " + sock, &rc);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("Permission denied"), std::string::npos) << out;
+  out = RunCommand(as(65534) + cli + " platform status --socket " + sock, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  out = RunCommand(as(65534) + cli + " platform stop --socket " + sock, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  fs::remove_all(dir);
 }
 
 TEST(PlatformCli, StartStatusStopAndClearErrors) {

@@ -65,9 +65,12 @@ std::string Errno(int e) { return strerror(e); }
 
 // ------------------------------------------------------------------ step 1: hardening
 void Harden() {
-  // The daemon's exec made us dumpable again; nothing may attach or dump without
-  // CAP_SYS_PTRACE from here on.
+  // The daemon execs us from an unreadable memfd, which already makes us non-dumpable from
+  // the first instruction; this keeps it so however we were started. Nothing may attach or
+  // dump without CAP_SYS_PTRACE from here on.
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail("PR_SET_DUMPABLE failed: " + Errno(errno));
+  // Exec'd through a descriptor, the kernel named us after its number.
+  prctl(PR_SET_NAME, "confide-enclave", 0, 0, 0);
   rlimit core{0, 0};
   if (setrlimit(RLIMIT_CORE, &core) != 0) Fail("setting RLIMIT_CORE to 0 failed: " + Errno(errno));
   if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
