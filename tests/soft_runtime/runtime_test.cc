@@ -24,7 +24,7 @@ using namespace confide::soft::testing;
 namespace {
 
 constexpr uint32_t kEcho = 0, kSecret = 1, kCallHost = 2, kOpenFile = 3, kHoldSecret = 4, kCheckSecret = 5,
-                   kAllocProbe = 6, kExhaust = 7, kCrash = 8;
+                   kAllocProbe = 6, kExhaust = 7, kCrash = 8, kForkAtLoad = 9;
 constexpr uint32_t kOcallReenter = 0;
 constexpr uint32_t kHeapBytes = 256 * 4096;  // HEAP_PAGES of the test enclave
 
@@ -146,6 +146,19 @@ TEST(SoftRuntime, SeccompViolationCrashesWithReason) {
   int st = e->WaitExit(5000);
   ASSERT_NE(st, -1);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << st;
+}
+
+// The image's constructors run before the full filter (the image must be loaded first), but
+// under the start-up filter: no process may leave the enclave with its capabilities.
+TEST(SoftRuntime, EnclaveCodeCannotStartAProcessEvenBeforeTheFullFilter) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  auto r = e->Call(0, kForkAtLoad, FrameWriter().Finish());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto v = FrameView::Parse(*r, "reply");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(ValueAt<int32_t>(*v, 0), EPERM);
+  EXPECT_EQ(e->state(), EnclaveState::kReady);
 }
 
 TEST(SoftRuntime, CrashIsReported) {

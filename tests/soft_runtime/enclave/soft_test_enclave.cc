@@ -1,10 +1,13 @@
 // A test enclave for confide-enclave-runtime, written directly against the ABI: echo, a
 // private ecall reachable only through an ocall, an ecall that makes a forbidden system call,
-// one that holds a secret marker in heap, .data and .bss, allocator probes, and a crash.
+// one that holds a secret marker in heap, .data and .bss, allocator probes, a crash, and a
+// constructor that tries to start a process.
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -108,6 +111,23 @@ Status Exhaust(const FrameView&, FrameWriter& out) {
   return Status::Ok();
 }
 
+// What posix_spawn gave the image's constructor, which runs before the full seccomp filter:
+// 0 if it started a process, else the error.
+int g_fork_at_load = -1;
+__attribute__((constructor)) void TryToStartAProcessAtLoad() {
+  char* const argv[] = {const_cast<char*>("true"), nullptr};
+  char* const envp[] = {nullptr};
+  pid_t pid;
+  g_fork_at_load = posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, envp);
+  if (g_fork_at_load == 0) waitpid(pid, nullptr, 0);
+}
+
+// 9 (public): reports g_fork_at_load.
+Status ForkAtLoad(const FrameView&, FrameWriter& out) {
+  out.Value<int32_t>(g_fork_at_load);
+  return Status::Ok();
+}
+
 // 8 (public): writes through a null pointer.
 Status Crash(const FrameView&, FrameWriter&) {
   volatile int* p = nullptr;
@@ -120,7 +140,7 @@ const confide::abi::EcallInfo kEcalls[] = {
     {"call_host", CallHost, true, false},  {"open_file", OpenFile, true, false},
     {"hold_secret", HoldSecret, true, false}, {"check_secret", CheckSecret, true, false},
     {"alloc_probe", AllocProbe, true, false}, {"exhaust", Exhaust, true, false},
-    {"crash", Crash, true, false},
+    {"crash", Crash, true, false},         {"fork_at_load", ForkAtLoad, true, false},
 };
 const uint32_t kAllowSecret[] = {1};
 const confide::abi::OcallInfo kOcalls[] = {
@@ -130,4 +150,4 @@ const confide::abi::OcallInfo kOcalls[] = {
 
 }  // namespace
 
-extern "C" const confide::abi::TrustedTables confide_trusted_tables = {kEcalls, 9, kOcalls, 2};
+extern "C" const confide::abi::TrustedTables confide_trusted_tables = {kEcalls, 10, kOcalls, 2};

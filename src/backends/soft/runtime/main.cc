@@ -505,6 +505,8 @@ int main(int argc, char** argv) {
   using namespace confide::soft;
   using namespace confide::soft::rt;
   Harden();
+  char start_err[256];
+  if (!InstallStartFilter(start_err, sizeof start_err)) Fail(start_err);
   if (argc > 1) {
     fprintf(stderr, "usage: %s (no arguments; started by the confide platform daemon)\n", argv[0]);
     return 2;

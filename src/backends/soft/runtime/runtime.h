@@ -84,6 +84,11 @@ bool SetAltStack(void* mem, size_t size);
 
 // The seccomp filter (all threads). On failure returns false with `err` describing why.
 bool InstallSeccomp(char* err, size_t err_size);
+// A first filter, installed before the image is loaded: everything the full filter forbids
+// later is still allowed while the runtime starts, except starting processes and touching
+// other processes, so that enclave code running before the full filter (the image's
+// constructors) cannot leave the process or reach another one.
+bool InstallStartFilter(char* err, size_t err_size);
 
 // Checks run by the watchdog and by waiting slot threads. Each returns normally when all is
 // well and calls Respond() otherwise.
