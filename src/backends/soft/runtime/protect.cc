@@ -241,6 +241,23 @@ void InstallCrashHandlers() {
 }
 
 // ------------------------------------------------------------------ seccomp
+namespace {
+
+// Loads a filter whose rules were added with result `rc` (0: all added), killing the process
+// on a system call through another ABI, and releases it.
+bool Load(scmp_filter_ctx ctx, int rc, const char* what, char* err, size_t err_size) {
+  if (rc == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  if (rc == 0) rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0) {
+    snprintf(err, err_size, "installing %s failed: %s", what, strerror(-rc));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool InstallSeccomp(char* err, size_t err_size) {
   for (int nr = 0; nr < 512; ++nr) {
     char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
@@ -284,14 +301,7 @@ bool InstallSeccomp(char* err, size_t err_size) {
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
                           scmp_arg_cmp{0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(g.pid), 0});
   if (rc == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-  if (rc == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-  if (rc == 0) rc = seccomp_load(ctx);
-  seccomp_release(ctx);
-  if (rc != 0) {
-    snprintf(err, err_size, "installing the seccomp filter failed: %s", strerror(-rc));
-    return false;
-  }
-  return true;
+  return Load(ctx, rc, "the seccomp filter", err, err_size);
 }
 
 bool InstallStartFilter(char* err, size_t err_size) {
@@ -311,14 +321,7 @@ bool InstallStartFilter(char* err, size_t err_size) {
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
                           scmp_arg_cmp{0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0});
   if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-  if (rc == 0) rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-  if (rc == 0) rc = seccomp_load(ctx);
-  seccomp_release(ctx);
-  if (rc != 0) {
-    snprintf(err, err_size, "installing the start-up seccomp filter failed: %s", strerror(-rc));
-    return false;
-  }
-  return true;
+  return Load(ctx, rc, "the start-up seccomp filter", err, err_size);
 }
 
 // ------------------------------------------------------------------ checks
