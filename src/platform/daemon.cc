@@ -38,6 +38,13 @@ nlohmann::json ErrorReply(const Status& s) {
   return {{"ok", false}, {"code", std::string(CodeName(s.code()))}, {"error", s.message()}};
 }
 
+// A string field of a message, or `fallback` when it is absent or not a string: messages come
+// from other processes, and a field of the wrong type must not throw.
+std::string StringField(const nlohmann::json& message, const char* key, const char* fallback) {
+  auto it = message.find(key);
+  return it != message.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+}
+
 struct Daemon {
   DaemonOptions opt;
   std::string runtime;
@@ -387,8 +394,7 @@ Status RunDaemon(const DaemonOptions& options) {
         close(c);
         continue;
       }
-      auto op_field = msg->body.find("op");
-      std::string op = op_field != msg->body.end() && op_field->is_string() ? op_field->get<std::string>() : "";
+      std::string op = StringField(msg->body, "op", "");
       nlohmann::json reply;
       if (op.empty()) {
         reply = ErrorReply(InvalidArgument("a platform request needs a string 'op' (status, launch, attestation, stop)"));
@@ -438,17 +444,13 @@ Result<nlohmann::json> Request(const std::string& socket_path, const nlohmann::j
   if (!reply.ok()) return reply.status();
   CloseFds(reply->fds);
   const nlohmann::json& body = reply->body;
-  auto text = [&](const char* key, const char* fallback) {
-    auto it = body.find(key);
-    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
-  };
   auto ok = body.find("ok");
   if (ok == body.end() || !ok->is_boolean() || !ok->get<bool>()) {
-    std::string code = text("code", "internal");
+    std::string code = StringField(body, "code", "internal");
     Code c = Code::kInternal;
     for (int i = 0; i <= static_cast<int>(Code::kEnclaveCrashed); ++i)
       if (CodeName(static_cast<Code>(i)) == code) c = static_cast<Code>(i);
-    return Status(c, "platform daemon: " + text("error", "request refused"));
+    return Status(c, "platform daemon: " + StringField(body, "error", "request refused"));
   }
   return reply->body;
 }

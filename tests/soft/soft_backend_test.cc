@@ -488,16 +488,18 @@ TEST(PlatformDaemon, AnImageSealedWhileTheDaemonReadsItNeverRunsUnderTheIdentity
   ASSERT_EQ(std::memcmp(a->data() + 4096, v->data() + 4096, v->size() - 4096), 0);
 
   std::mt19937 rng(std::random_device{}());
+  const size_t channel_size = soft::ChannelSize(2, 4096);
   int launched = 0;
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(6);
   for (int i = 0; i < 150 && std::chrono::steady_clock::now() < until; ++i) {
     int img = memfd_create("caller-image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     ASSERT_EQ(write(img, v->data(), v->size()), static_cast<ssize_t>(v->size()));
-    auto chan = CreateFixedSizeMemfd(soft::ChannelSize(2, 4096), "test-channel");
+    auto chan = CreateFixedSizeMemfd(channel_size, "test-channel");
     ASSERT_TRUE(chan.ok());
-    void* map = mmap(nullptr, soft::ChannelSize(2, 4096), PROT_READ | PROT_WRITE, MAP_SHARED, *chan, 0);
+    void* map = mmap(nullptr, channel_size, PROT_READ | PROT_WRITE, MAP_SHARED, *chan, 0);
     ASSERT_NE(map, MAP_FAILED);
-    ASSERT_TRUE(soft::Channel(map, soft::ChannelSize(2, 4096)).Initialise(2, 4096).ok());
+    soft::Channel channel(map, channel_size);
+    ASSERT_TRUE(channel.Initialise(2, 4096).ok());
     int life[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life), 0);
     auto s = platform::ConnectTo(d.socket());
@@ -515,11 +517,12 @@ TEST(PlatformDaemon, AnImageSealedWhileTheDaemonReadsItNeverRunsUnderTheIdentity
     ASSERT_EQ(poll(&p, 1, 10000), 1);
     auto reply = platform::ReceiveMessage(*s);
     ASSERT_TRUE(reply.ok()) << reply.status().ToString();
-    auto& state = soft::Channel(map, soft::ChannelSize(2, 4096)).header().enclave_state;
-    for (int t = 0; reply->body.value("ok", false) && t < 500 && state.load() == 0; ++t)
+    const bool accepted = reply->body.value("ok", false);
+    auto& state = channel.header().enclave_state;
+    for (int t = 0; accepted && t < 500 && state.load() == static_cast<uint32_t>(soft::EnclaveState::kStarting); ++t)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     // Once it is ready, the runtime's descriptor 3 holds what runs.
-    if (reply->body.value("ok", false) && state.load() == static_cast<uint32_t>(soft::EnclaveState::kReady)) {
+    if (accepted && state.load() == static_cast<uint32_t>(soft::EnclaveState::kReady)) {
       ++launched;
       int pid = reply->body.value("pid", 0);
       auto running = ReadFile("/proc/" + std::to_string(pid) + "/fd/3");
@@ -530,7 +533,7 @@ TEST(PlatformDaemon, AnImageSealedWhileTheDaemonReadsItNeverRunsUnderTheIdentity
       EXPECT_FALSE(measured->config.debug) << "a Debug=1 image ran under --refuse-debug, try " << i;
     }
     for (int fd : {*s, img, *chan, life[0], life[1]}) close(fd);  // the enclave process ends
-    munmap(map, soft::ChannelSize(2, 4096));
+    munmap(map, channel_size);
   }
   // Some tries must have run: a daemon that refused everything would prove nothing.
   EXPECT_GT(launched, 0);
