@@ -7,10 +7,11 @@ bash scripts/install-deps.sh
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cmake --preset asan
 cmake --build --preset asan
-# The soft backend's runtime replaces malloc and cannot run under ASan, so it is not built
-# here (soft, isolation tests); the package test builds outside projects without the
-# sanitizer runtime. Both run in the ordinary suite (scripts/test.sh).
-ctest --preset asan -LE 'soft|isolation|package'
+# The soft tests run with an instrumented host and daemon against a runtime and images built
+# without sanitizers (cmake/UninstrumentedSoftParts.cmake). Not here: the isolation tests,
+# which attack the uninstrumented enclave process, and the package test, which builds outside
+# projects without the sanitizer runtime. Both run in the ordinary suite (scripts/test.sh).
+ctest --preset asan -LE 'isolation|package'
 cmake --preset fuzz
 cmake --build --preset fuzz
 seconds=${FUZZ_SECONDS:-30}
