@@ -38,8 +38,18 @@ nlohmann::json ErrorReply(const Status& s) {
   return {{"ok", false}, {"code", std::string(CodeName(s.code()))}, {"error", s.message()}};
 }
 
+// The credentials of a client, as the kernel saw them when it connected. If the kernel does
+// not say, ids nobody has (-1): never root's.
+ucred Peer(int sock) {
+  const ucred unknown{0, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
+  ucred peer = unknown;
+  socklen_t len = sizeof peer;
+  return getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 ? peer : unknown;
+}
+
 // A string field of a message, or `fallback` when it is absent or not a string: messages come
 // from other processes, and a field of the wrong type must not throw.
+
 std::string StringField(const nlohmann::json& message, const char* key, const char* fallback) {
   auto it = message.find(key);
   return it != message.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
@@ -401,17 +411,22 @@ Status RunDaemon(const DaemonOptions& options) {
       } else if (op == "status") {
         reply = d.Status();
       } else if (op == "launch") {
-        ucred peer{};
-        socklen_t len = sizeof peer;
-        getsockopt(c, SOL_SOCKET, SO_PEERCRED, &peer, &len);
-        reply = d.Launch(msg->body, msg->fds, peer);
+        reply = d.Launch(msg->body, msg->fds, Peer(c));
       } else if (op == "attestation") {
         auto info = d.attestation->Info();
         if (info.ok()) (*info)["ok"] = true;
         reply = info.ok() ? *info : ErrorReply(info.status());
       } else if (op == "stop") {
-        reply = {{"ok", true}, {"stopping", true}};
-        running = false;
+        // A root daemon's socket is open to every user; stopping it is not.
+        const uid_t uid = Peer(c).uid;
+        if (uid == 0 || uid == geteuid()) {
+          reply = {{"ok", true}, {"stopping", true}};
+          running = false;
+        } else {
+          reply = ErrorReply(Status(Code::kPermissionDenied,
+              "only root or the daemon's own user (uid " + std::to_string(geteuid()) +
+              ") may stop the platform daemon; you are uid " + std::to_string(uid)));
+        }
       } else {
         reply = ErrorReply(InvalidArgument("unknown platform request '" + op + "'"));
       }

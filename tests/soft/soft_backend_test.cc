@@ -635,6 +635,28 @@ TEST(PlatformDaemon, AClientThatNeverReadsIsDroppedAndOthersAreServed) {
   close(*flooder);
 }
 
+// A command line prefix that runs what follows as `uid` (needs root, as the isolation tests do).
+std::string AsUser(int uid) {
+  return "setpriv --reuid=" + std::to_string(uid) + " --regid=" + std::to_string(uid) + " --clear-groups ";
+}
+
+// A root daemon's socket is open to every user, who all launch through it; stopping it is for
+// root and the daemon's own user alone.
+TEST(PlatformDaemon, AnotherUserCannotStopASharedDaemon) {
+  Daemon d;
+  struct stat st {};
+  ASSERT_EQ(stat(d.socket().c_str(), &st), 0);
+  ASSERT_EQ(st.st_mode & 0777, 0666u) << std::oct << (st.st_mode & 0777);
+  int rc;
+  std::string out = RunCommand(AsUser(65534) + CONFIDE_CLI_PATH + " platform stop --socket " + d.socket(), &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("only root or the daemon's own user (uid 0) may stop the platform daemon; you are uid 65534"),
+            std::string::npos) << out;
+  auto r = AskWithin5s(d.socket(), {{"op", "status"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["ok"], true);
+}
+
 // Only root can run each enclave as its host's user; a daemon run by anyone else would run
 // other users' enclaves as itself, next to its own state. It serves its own user alone.
 TEST(PlatformDaemon, RunByAnotherUserItServesThatUserAlone) {
@@ -642,21 +664,18 @@ TEST(PlatformDaemon, RunByAnotherUserItServesThatUserAlone) {
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms::all);
   const std::string sock = (dir / "p.sock").string(), cli = CONFIDE_CLI_PATH;
-  auto as = [](int uid) {
-    return "setpriv --reuid=" + std::to_string(uid) + " --regid=" + std::to_string(uid) + " --clear-groups ";
-  };
   int rc;
-  std::string out = RunCommand(as(65534) + cli + " platform start --socket " + sock + " --state " + (dir / "state").string(), &rc);
+  std::string out = RunCommand(AsUser(65534) + cli + " platform start --socket " + sock + " --state " + (dir / "state").string(), &rc);
   ASSERT_EQ(rc, 0) << out;
   struct stat st {};
   ASSERT_EQ(stat(sock.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0077, 0u) << std::oct << (st.st_mode & 0777);
-  out = RunCommand(as(65533) + cli + " platform status --socket " + sock, &rc);
+  out = RunCommand(AsUser(65533) + cli + " platform status --socket " + sock, &rc);
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("Permission denied"), std::string::npos) << out;
-  out = RunCommand(as(65534) + cli + " platform status --socket " + sock, &rc);
+  out = RunCommand(AsUser(65534) + cli + " platform status --socket " + sock, &rc);
   EXPECT_EQ(rc, 0) << out;
-  out = RunCommand(as(65534) + cli + " platform stop --socket " + sock, &rc);
+  out = RunCommand(AsUser(65534) + cli + " platform stop --socket " + sock, &rc);
   EXPECT_EQ(rc, 0) << out;
   fs::remove_all(dir);
 }
