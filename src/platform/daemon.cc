@@ -103,11 +103,16 @@ struct Daemon {
     // the ones that run; the host library hands over one. The seals are looked at before
     // the read: sealed afterwards, the memfd could hold other bytes than those read. Anything
     // else is copied into a sealed memfd of our own, which holds exactly the bytes read.
+    // Only memory-backed files (memfd, tmpfs; the ones that have seals) are read: a file on
+    // a filesystem its user controls (FUSE) could block the read, and the daemon, for good.
     int seals = fcntl(fds[0], F_GET_SEALS);
+    if (seals < 0)
+      return fail(InvalidArgument("the enclave image must be handed over as a memfd (memfd_create(2), as the "
+                                  "host library does), not as a file on disk or another kind of descriptor"));
     constexpr int kImmutable = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
     auto image = ReadWholeFd(fds[0], kMaxImageBytes, "enclave image");
     if (!image.ok()) return fail(image.status());
-    if (seals < 0 || (seals & kImmutable) != kImmutable) {
+    if ((seals & kImmutable) != kImmutable) {
       auto sealed = CreateSealedMemfd(*image, "confide-enclave-image");
       if (!sealed.ok()) return fail(sealed.status());
       close(fds[0]);

@@ -7,7 +7,9 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -602,6 +604,29 @@ TEST(PlatformDaemon, RequestsOfTheWrongShapeAreRefusedAndTheDaemonGoesOn) {
   r = AskWithin5s(d.socket(), {{"op", "status"}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)["enclaves"], 0);
+}
+
+// The daemon reads only memory-backed images: reading a file on a filesystem its user
+// controls (FUSE) could block, and with it every user's daemon. The signed image on disk is
+// refused before it is read; the same bytes in a memfd launch in the tests above.
+TEST(PlatformDaemon, AnImageOnDiskIsRefusedBeforeItIsRead) {
+  Daemon d;
+  int img = open(RAW_ENCLAVE, O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(img, 0);
+  struct statfs fs_info {};
+  ASSERT_EQ(fstatfs(img, &fs_info), 0);
+  ASSERT_NE(fs_info.f_type, static_cast<decltype(fs_info.f_type)>(TMPFS_MAGIC))
+      << "this test needs the build tree on a disk filesystem";
+  auto chan = CreateFixedSizeMemfd(soft::ChannelSize(2, 4096), "test-channel");
+  ASSERT_TRUE(chan.ok());
+  int life[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life), 0);
+  auto r = AskWithin5s(d.socket(), {{"op", "launch"}}, {img, *chan, life[1]});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["code"], "invalid_argument");
+  EXPECT_NE((*r)["error"].get<std::string>().find("must be handed over as a memfd"), std::string::npos) << *r;
+  for (int fd : {img, *chan, life[0], life[1]}) close(fd);
+  EXPECT_EQ(d.Status()["enclaves"], 0);
 }
 
 // A client that sends requests and never reads the replies fills its socket; the daemon
