@@ -5,6 +5,7 @@
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -16,9 +17,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "backends/soft/launch.h"
 #include "common/sealed_memfd.h"
@@ -55,6 +62,117 @@ std::string StringField(const nlohmann::json& message, const char* key, const ch
   return it != message.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
 }
 
+// A launch while its image is read and verified, off the main loop.
+struct LaunchJob {
+  int client = -1;       // who asked: not served again until answered
+  std::vector<int> fds;  // image, channel, lifeline (owned)
+  ucred peer{};
+  bool refuse_debug = false;
+  confide::Status status;  // the verifier's verdict
+  std::optional<image::SignedImage> image;
+};
+
+// Makes sure the image that runs is the one verified, and verifies it. What was checked is
+// what runs: a memfd the caller sealed against writes, shrinking and growing can no longer
+// change (seals cannot be removed), so the bytes read from it are the ones that run; the host
+// library hands over one. The seals are looked at before the read: sealed afterwards, the
+// memfd could hold other bytes than those read. Any other memfd is replaced by a sealed copy
+// of our own, which holds exactly the bytes read.
+void VerifyImage(LaunchJob& job) {
+  int seals = fcntl(job.fds[0], F_GET_SEALS);  // BeginLaunch made sure it has seals
+  constexpr int kImmutable = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+  if (seals < 0) {
+    job.status = Internal("the enclave image lost its seals");
+    return;
+  }
+  auto bytes = ReadWholeFd(job.fds[0], kMaxImageBytes, "enclave image");
+  if (!bytes.ok()) {
+    job.status = bytes.status();
+    return;
+  }
+  if ((seals & kImmutable) != kImmutable) {
+    auto sealed = CreateSealedMemfd(*bytes, "confide-enclave-image");
+    if (!sealed.ok()) {
+      job.status = sealed.status();
+      return;
+    }
+    close(job.fds[0]);
+    job.fds[0] = *sealed;
+  }
+  auto img = image::LoadAndVerify(*bytes);
+  if (!img.ok()) job.status = img.status().WithContext("refusing enclave image");
+  else job.image = std::move(*img);
+}
+
+// Reads and verifies launch images on worker threads. An image of up to 1 GiB takes about
+// a second to copy and measure; on the main loop it would stall every user's requests and
+// every running enclave's key and quote requests for that long, as often as anyone launched
+// one. Launches wait for one another; nothing else does.
+class ImageVerifier {
+ public:
+  explicit ImageVerifier(int threads) : ready_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  }
+  ~ImageVerifier() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+    for (auto* queue : {&todo_, &done_})
+      for (auto& job : *queue) {
+        CloseFds(job.fds);
+        close(job.client);
+      }
+    close(ready_fd_);
+  }
+  bool ok() const { return ready_fd_ >= 0; }
+  // Readable while finished jobs wait to be taken.
+  int ready_fd() const { return ready_fd_; }
+  void Submit(LaunchJob job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      todo_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+  }
+  std::deque<LaunchJob> TakeFinished() {
+    uint64_t count;
+    (void)!read(ready_fd_, &count, sizeof count);
+    std::lock_guard<std::mutex> lock(mutex_);
+    return std::exchange(done_, {});
+  }
+
+ private:
+  void Work() {
+    for (;;) {
+      LaunchJob job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || !todo_.empty(); });
+        if (stopping_) return;
+        job = std::move(todo_.front());
+        todo_.pop_front();
+      }
+      VerifyImage(job);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.push_back(std::move(job));
+      }
+      const uint64_t one = 1;
+      (void)!write(ready_fd_, &one, sizeof one);
+    }
+  }
+
+  int ready_fd_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::deque<LaunchJob> todo_, done_;
+  std::vector<std::thread> workers_;
+};
+
 struct Daemon {
   DaemonOptions opt;
   std::string runtime;
@@ -90,46 +208,23 @@ struct Daemon {
             {"started", FormatRfc3339(started)}};
   }
 
-  // fds: [image, channel, lifeline]. Takes ownership of them.
-  nlohmann::json Launch(const nlohmann::json& req, std::vector<int>& fds, const ucred& peer) {
+  // The checks of a launch request that need no reading: a job for the verifier, or the
+  // error reply. Takes the descriptors ([image, channel, lifeline]) either way.
+  std::optional<nlohmann::json> BeginLaunch(const nlohmann::json& req, std::vector<int>& fds, LaunchJob& job) {
     auto fail = [&](const confide::Status& s) {
       CloseFds(fds);
       fds.clear();
       return ErrorReply(s);
     };
     if (fds.size() != 3) return fail(InvalidArgument("launch needs 3 descriptors: image, channel, lifeline"));
-    // What is checked is what runs. A memfd the caller sealed against writes, shrinking and
-    // growing can no longer change (seals cannot be removed), so the bytes read from it are
-    // the ones that run; the host library hands over one. The seals are looked at before
-    // the read: sealed afterwards, the memfd could hold other bytes than those read. Anything
-    // else is copied into a sealed memfd of our own, which holds exactly the bytes read.
     // Only memory-backed files (memfd, tmpfs; the ones that have seals) are read: a file on
-    // a filesystem its user controls (FUSE) could block the read, and the daemon, for good.
-    int seals = fcntl(fds[0], F_GET_SEALS);
-    if (seals < 0)
+    // a filesystem its user controls (FUSE) could block the read, and a verifier, for good.
+    if (fcntl(fds[0], F_GET_SEALS) < 0)
       return fail(InvalidArgument("the enclave image must be handed over as a memfd (memfd_create(2), as the "
                                   "host library does), not as a file on disk or another kind of descriptor"));
-    constexpr int kImmutable = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
-    auto image = ReadWholeFd(fds[0], kMaxImageBytes, "enclave image");
-    if (!image.ok()) return fail(image.status());
-    if ((seals & kImmutable) != kImmutable) {
-      auto sealed = CreateSealedMemfd(*image, "confide-enclave-image");
-      if (!sealed.ok()) return fail(sealed.status());
-      close(fds[0]);
-      fds[0] = *sealed;
-    }
-    auto img = image::LoadAndVerify(*image);
-    if (!img.ok()) return fail(img.status().WithContext("refusing enclave image"));
     auto asked = req.find("refuse_debug");
     if (asked != req.end() && !asked->is_boolean())
       return fail(InvalidArgument("the launch request's 'refuse_debug' must be true or false"));
-    bool refuse_debug = (asked != req.end() && asked->get<bool>()) || !opt.allow_debug;
-    if (img->config.debug && refuse_debug)
-      return fail(PolicyViolation("the launch policy refuses debug enclaves and this image is signed with Debug=1"));
-    if (!img->config.debug && !memfd_secret)
-      return fail(PermissionDenied(
-          "production (Debug=0) enclaves need memfd_secret(2): Linux >= 5.14 with secretmem enabled "
-          "(secretmem.enable=1 on older kernels); this kernel does not provide it"));
     struct stat st;
     if (fstat(fds[1], &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
       return fail(InvalidArgument("the call channel descriptor is not a memfd of a usable size"));
@@ -137,6 +232,29 @@ struct Daemon {
       return fail(InvalidArgument(
           "the call channel memfd is not sealed against shrinking and growing; create it with "
           "MFD_ALLOW_SEALING and add F_SEAL_SHRINK | F_SEAL_GROW once it has its size"));
+    job.refuse_debug = (asked != req.end() && asked->get<bool>()) || !opt.allow_debug;
+    job.fds = std::move(fds);
+    fds.clear();
+    return std::nullopt;
+  }
+
+  // A verified launch: the policy, then the enclave process. Takes the job's descriptors.
+  nlohmann::json FinishLaunch(LaunchJob& job) {
+    std::vector<int>& fds = job.fds;
+    const ucred& peer = job.peer;
+    auto fail = [&](const confide::Status& s) {
+      CloseFds(fds);
+      fds.clear();
+      return ErrorReply(s);
+    };
+    if (!job.status.ok()) return fail(job.status);
+    const image::SignedImage* img = &*job.image;
+    if (img->config.debug && job.refuse_debug)
+      return fail(PolicyViolation("the launch policy refuses debug enclaves and this image is signed with Debug=1"));
+    if (!img->config.debug && !memfd_secret)
+      return fail(PermissionDenied(
+          "production (Debug=0) enclaves need memfd_secret(2): Linux >= 5.14 with secretmem enabled "
+          "(secretmem.enable=1 on older kernels); this kernel does not provide it"));
 
     if (runtime_fd < 0) {
       auto program = ReadFile(runtime);
@@ -181,8 +299,8 @@ struct Daemon {
             {"development", opt.development}};
   }
 
-  // In the child: only async-signal-safe calls from here on (the daemon is single-threaded,
-  // but stay conservative).
+  // In the child: only async-signal-safe calls from here on (the verifier's threads may have
+  // held locks at the fork).
   [[noreturn]] void ExecRuntime(const std::vector<int>& fds, int platform_fd, const ucred& peer,
                                 uint64_t secret_bytes) {
     // Move descriptors above the target range first so dup2 never clobbers one we need.
@@ -372,12 +490,16 @@ Status RunDaemon(const DaemonOptions& options) {
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   signal(SIGPIPE, SIG_IGN);
+  // Started once signals are blocked: its threads inherit the mask, and signalfd sees all.
+  ImageVerifier verifier(2);
+  if (!verifier.ok()) return IoError(std::string("eventfd failed: ") + strerror(errno));
   if (options.on_ready) options.on_ready();
 
   std::vector<int> clients;
   bool running = true;
   while (running) {
-    std::vector<pollfd> pfds{{listener, POLLIN, 0}, {sigfd, POLLIN, 0}, {options.watch_fd, POLLIN, 0}};
+    std::vector<pollfd> pfds{{listener, POLLIN, 0}, {sigfd, POLLIN, 0}, {options.watch_fd, POLLIN, 0},
+                             {verifier.ready_fd(), POLLIN, 0}};
     for (int c : clients) pfds.push_back({c, POLLIN, 0});
     const size_t first_link = pfds.size();
     for (const auto& [fd, id] : d.links) pfds.push_back({fd, POLLIN, 0});
@@ -397,7 +519,15 @@ Status RunDaemon(const DaemonOptions& options) {
     }
     for (size_t i = first_link; i < pfds.size(); ++i)
       if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) d.ServePlatform(pfds[i].fd);
-    for (size_t i = 3; i < first_link; ++i) {
+    // Client sockets do not block (accept4 above): one that does not read its replies is
+    // dropped rather than stalling every other client and enclave this daemon serves.
+    auto answer = [&](int c, const nlohmann::json& reply) {
+      if (SendMessage(c, reply).ok()) keep.push_back(c);
+      else close(c);
+    };
+    if (pfds[3].revents & POLLIN)
+      for (LaunchJob& job : verifier.TakeFinished()) answer(job.client, d.FinishLaunch(job));
+    for (size_t i = 4; i < first_link; ++i) {
       int c = pfds[i].fd;
       if (!(pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
         keep.push_back(c);
@@ -416,7 +546,15 @@ Status RunDaemon(const DaemonOptions& options) {
       } else if (op == "status") {
         reply = d.Status();
       } else if (op == "launch") {
-        reply = d.Launch(msg->body, msg->fds, Peer(c));
+        LaunchJob job;
+        auto refused = d.BeginLaunch(msg->body, msg->fds, job);
+        if (!refused) {
+          job.client = c;
+          job.peer = Peer(c);
+          verifier.Submit(std::move(job));
+          continue;  // answered, and served again, once the image is verified
+        }
+        reply = *refused;
       } else if (op == "attestation") {
         auto info = d.attestation->Info();
         if (info.ok()) (*info)["ok"] = true;
@@ -436,10 +574,7 @@ Status RunDaemon(const DaemonOptions& options) {
         reply = ErrorReply(InvalidArgument("unknown platform request '" + op + "'"));
       }
       CloseFds(msg->fds);
-      // Client sockets do not block (accept4 below): one that does not read its replies is
-      // dropped rather than stalling every other client and enclave this daemon serves.
-      if (SendMessage(c, reply).ok()) keep.push_back(c);
-      else close(c);
+      answer(c, reply);
     }
     clients = std::move(keep);
   }
