@@ -18,6 +18,10 @@ namespace confide::trusted {
 namespace {
 
 constexpr uint32_t kMaxTcs = 1024;
+// Ecalls running at once on one slot (ecall -> ocall -> ecall ...). Allow lists can form a
+// cycle; without a bound, a host re-entering forever runs the enclave thread's stack into
+// its guard page. Real programs nest two or three deep.
+constexpr uint32_t kMaxNesting = 16;
 constexpr size_t kWipeWithReplyBytes = 4096;
 constexpr size_t kMaxPlatformReply = 64 * 1024;  // platform_services::kMaxMessageBytes
 
@@ -65,8 +69,14 @@ Status Admit(Slot& s, uint32_t id, bool* nested) {
   if (s.in_ocall < 0)
     return Status(Code::kUnavailable, "thread slot is busy with another ecall (one host thread per slot)");
   const abi::OcallInfo& o = confide_trusted_tables.ocalls[s.in_ocall];
-  for (uint32_t i = 0; i < o.allowed_count; ++i)
-    if (o.allowed_ecalls[i] == id) return Status::Ok();
+  for (uint32_t i = 0; i < o.allowed_count; ++i) {
+    if (o.allowed_ecalls[i] != id) continue;
+    if (s.depth >= kMaxNesting)
+      return OutOfRange(EcallName(id) + " would be the " + std::to_string(kMaxNesting + 1) +
+                        "th ecall nested on this thread (during ocall '" + o.name + "'); at most " +
+                        std::to_string(kMaxNesting) + " may run at once: is the host re-entering in a loop?");
+    return Status::Ok();
+  }
   return PermissionDenied(EcallName(id) + " may not be called during ocall '" + o.name +
                           "': it is not in that ocall's allow(...) list");
 }

@@ -50,6 +50,7 @@ int host_reenter(int which, int x) {
   auto r = which == 0 ? nested_target(e, x) : nested_public(e, x);
   std::lock_guard<std::mutex> lock(State().mu);
   State().reenter_status = r.status();
+  if (State().reenter_error.ok()) State().reenter_error = r.status();
   return r.ok() ? *r : -1;
 }
 

@@ -18,6 +18,7 @@ struct HostState {
   std::mutex mu;
   std::vector<std::string> logs;
   confide::Status reenter_status;  // what the nested ecall inside host_reenter returned
+  confide::Status reenter_error;   // the first error a nested ecall returned
   std::atomic<int> parked{0};
   std::atomic<bool> release{false};
   std::atomic<int> switchless_calls{0};

@@ -261,6 +261,38 @@ TEST_F(AllEnclave, NestedEcallNotInTheAllowListIsRefused) {
   EXPECT_EQ(*t, 2);
 }
 
+// host_reenter allows nested_target, and nested_target may call host_reenter again: a cycle
+// the EDL permits. 16 ecalls may run nested on one slot; the 17th is refused, and each level
+// returns normally (no stack overflow, nothing left busy).
+TEST_F(AllEnclave, NestingIsBoundedWhenAllowListsFormACycle) {
+  {
+    std::lock_guard<std::mutex> lock(State().mu);
+    State().reenter_error = confide::Status::Ok();
+  }
+  auto r = reenter(E(), 0, -14);  // reenter + 15 nested_target: 16 at once
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, 0);
+  {
+    std::lock_guard<std::mutex> lock(State().mu);
+    EXPECT_TRUE(State().reenter_error.ok()) << State().reenter_error.message();
+  }
+  r = reenter(E(), 0, -15);  // one more
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, -1);  // the innermost host_reenter saw its nested ecall refused
+  {
+    std::lock_guard<std::mutex> lock(State().mu);
+    EXPECT_EQ(State().reenter_error.code(), confide::Code::kOutOfRange);
+    EXPECT_NE(State().reenter_error.message().find(
+                  "ecall 'nested_target' would be the 17th ecall nested on this thread (during ocall 'host_reenter'); "
+                  "at most 16 may run at once"),
+              std::string::npos)
+        << State().reenter_error.message();
+  }
+  auto again = reenter(E(), 0, 21);  // the slot serves on
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(*again, 42);
+}
+
 TEST_F(AllEnclave, PrivateEcallIsRefusedAtTopLevel) {
   auto r = nested_target(E(), 1);
   ASSERT_FALSE(r.ok());
