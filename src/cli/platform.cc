@@ -19,6 +19,7 @@ struct PlatformArgs {
   std::string state = "/var/lib/confide";
   bool foreground = false;
   bool development = false;
+  bool ephemeral = false;
   bool refuse_debug = false;
   int watch_fd = -1;
   bool json = false;
@@ -32,6 +33,9 @@ int Start(const PlatformArgs& a) {
   o.development = a.development;
   o.allow_debug = !a.refuse_debug;
   o.watch_fd = a.watch_fd;
+  o.ephemeral = a.ephemeral;
+  // Before anything is written into the state directory.
+  if (Status s = platform::PrepareDirectories(o); !s.ok()) return Refuse("platform start", s, false);
   if (!a.cert.empty() || !a.chain.empty() || !a.collateral.empty()) {
     Status s = a.cert.empty() ? (a.chain.empty() ? platform::InstallCollateral(a.state, a.collateral)
                                                  : InvalidArgument("--chain needs --cert"))
@@ -89,17 +93,25 @@ int StatusCmd(const PlatformArgs& a) {
   if (a.json) {
     PrintJson(*r);
   } else {
-    const std::string attestation = r->value("attestation", std::string("none"));
-    std::cout << "platform daemon pid " << (*r)["pid"] << " on " << sock << "\n"
-              << "  daemon:        "
-              << ((*r)["development"].get<bool>() ? "private development daemon (ends with its host)" : "shared")
-              << "\n"
+    // The reply comes from another process: fields of the wrong type print as such.
+    auto flag = [&](const char* key, const char* yes, const char* no) {
+      auto it = r->find(key);
+      return it == r->end() || !it->is_boolean() ? "(not reported)" : it->get<bool>() ? yes : no;
+    };
+    auto text = [&](const char* key) {
+      auto it = r->find(key);
+      return it == r->end() ? std::string("(not reported)") : it->is_string() ? it->get<std::string>() : it->dump();
+    };
+    const std::string attestation = text("attestation");
+    std::cout << "platform daemon pid " << text("pid") << " on " << sock << "\n"
+              << "  daemon:        " << flag("development", "development (its enclaves are not isolated from "
+                                                            "whoever runs it)", "shared") << "\n"
               << "  attestation:   " << attestation
               << (attestation == "development" ? " (self-certified; fails production policies)" : "") << "\n"
-              << "  debug images:  " << ((*r)["allow_debug"].get<bool>() ? "allowed" : "refused") << "\n"
-              << "  memfd_secret:  " << ((*r)["memfd_secret"].get<bool>() ? "available" : "NOT available") << "\n"
-              << "  enclaves:      " << (*r)["enclaves"] << "\n"
-              << "  runtime:       " << (*r)["runtime"].get<std::string>() << "\n";
+              << "  debug images:  " << flag("allow_debug", "allowed", "refused") << "\n"
+              << "  memfd_secret:  " << flag("memfd_secret", "available", "NOT available") << "\n"
+              << "  enclaves:      " << text("enclaves") << "\n"
+              << "  runtime:       " << text("runtime") << "\n";
   }
   return kExitOk;
 }
@@ -137,6 +149,8 @@ Runner AddPlatform(CLI::App& root) {
   start->add_flag("--development", a->development, "mark everything this daemon launches as development-grade");
   start->add_flag("--refuse-debug", a->refuse_debug, "launch policy: refuse images signed with Debug=1");
   start->add_option("--watch-fd", a->watch_fd, "exit when this inherited descriptor reaches EOF")->group("");
+  start->add_flag("--ephemeral", a->ephemeral,
+                  "remove the state directory (root key: what was sealed) when the daemon ends");
   start->add_option("--cert", a->cert, "install this platform certificate (for the key of 'platform csr') into the state");
   start->add_option("--chain", a->chain, "install the platform certificate's issuers (PEM bundle)");
   start->add_option("--collateral", a->collateral, "install collateral (TCB info, CRLs) to serve to verifiers");

@@ -26,7 +26,7 @@ struct AttestArgs {
 };
 
 int Csr(const AttestArgs& a) {
-  if (Status s = platform::MakeDirectories(a.state, 0700); !s.ok()) return Refuse("platform csr", s, false);
+  if (Status s = platform::MakeTrustedDirectories(a.state, 0700); !s.ok()) return Refuse("platform csr", s, false);
   auto key = platform::LoadOrCreateAttestationKey(a.state);
   if (!key.ok()) return Refuse("platform csr", key.status(), false);
   char host[256] = "platform";

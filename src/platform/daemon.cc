@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -200,7 +201,7 @@ struct Daemon {
             {"socket", opt.socket_path},
             {"state_dir", opt.state_dir},
             {"development", opt.development},
-            {"attestation", attestation->development() ? "development" : "production"},
+            {"attestation", attestation->development() || opt.development ? "development" : "production"},
             {"allow_debug", opt.allow_debug},
             {"memfd_secret", memfd_secret},
             {"runtime", runtime},
@@ -400,16 +401,32 @@ Status Listen(const std::string& path, int* out) {
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof addr.sun_path) return InvalidArgument("bad socket path '" + path + "'");
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  // A live daemon already answering here must not be displaced; a stale socket file may.
-  auto existing = ConnectTo(path);
+  // A live daemon already answering here must not be displaced, nor may anyone else's
+  // process listening here be taken for one (ConnectTo refuses it); a stale socket of our own
+  // may be replaced, and nothing else is removed.
+  auto existing = ConnectTo(path, 5);
   if (existing.ok()) {
     close(*existing);
     return Status(Code::kAlreadyExists, "a platform daemon is already running at " + path);
   }
-  unlink(path.c_str());
+  if (existing.status().code() != Code::kUnavailable) return existing.status();
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      return InvalidArgument(path + " exists and is not a socket; it was left alone: choose another --socket path");
+    if (st.st_uid != geteuid())
+      return PermissionDenied(path + " is a socket of uid " + std::to_string(st.st_uid) +
+                              ", not yours: it was left alone; choose another --socket path");
+    unlink(path.c_str());
+  }
   int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (s < 0) return IoError(std::string("socket() failed: ") + strerror(errno));
-  mode_t old = umask(0077);
+  // Created with its final mode (never chmod'ed by path afterwards, which someone who could
+  // swap the path for a link would redirect). World-connectable only when each enclave can
+  // run as its host's user (we are root). A daemon running as some user would run every
+  // enclave as that user, whose files (the state directory's root key among them) other
+  // users' enclave code could then read: it serves that user alone.
+  mode_t old = umask(geteuid() == 0 ? 0111 : 0177);
   int rc = bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   umask(old);
   if (rc != 0 || listen(s, 64) != 0) {
@@ -417,11 +434,6 @@ Status Listen(const std::string& path, int* out) {
     close(s);
     return IoError("cannot listen on " + path + ": " + strerror(e));
   }
-  // World-connectable only when each enclave can run as its host's user (we are root). A
-  // daemon running as some user would run every enclave as that user, whose files (the state
-  // directory's root key among them) other users' enclave code could then read: it serves
-  // that user alone.
-  if (geteuid() == 0) chmod(path.c_str(), 0666);
   *out = s;
   return Status::Ok();
 }
@@ -436,17 +448,44 @@ std::string ProgramDir() {
   return p.substr(0, p.rfind('/'));
 }
 
-Status MakeDirectories(const std::string& dir, mode_t mode) {
+Status MakeTrustedDirectories(const std::string& dir, mode_t mode) {
   if (dir.empty()) return InvalidArgument("no directory given");
-  std::string partial;
-  for (size_t i = 0; i <= dir.size(); ++i) {
-    if (i == dir.size() || (dir[i] == '/' && i > 0)) {
-      partial = dir.substr(0, i);
-      if (mkdir(partial.c_str(), mode) != 0 && errno != EEXIST)
-        return IoError("cannot create " + partial + ": " + strerror(errno));
+  const uid_t me = geteuid();
+  auto owner_ok = [&](uid_t uid) { return uid == 0 || uid == me; };
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i != dir.size() && dir[i] != '/') continue;
+    const std::string partial = dir.substr(0, i);
+    if (mkdir(partial.c_str(), mode) == 0) chmod(partial.c_str(), mode);  // new, in a checked parent: whatever the umask
+    else if (errno != EEXIST) return IoError("cannot create " + partial + ": " + strerror(errno));
+    struct stat link, st;
+    if (lstat(partial.c_str(), &link) != 0 || stat(partial.c_str(), &st) != 0)
+      return IoError("cannot look at " + partial + ": " + strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return InvalidArgument(partial + " is not a directory");
+    const bool last = i == dir.size() || dir.find_first_not_of('/', i) == std::string::npos;
+    // Whoever may change a directory on the way may swap what we keep below it.
+    if (!owner_ok(link.st_uid) || !owner_ok(st.st_uid) || (last && st.st_uid != me))
+      return PermissionDenied(partial + " belongs to uid " + std::to_string(S_ISLNK(link.st_mode) ? link.st_uid : st.st_uid) +
+                              (last ? ", not to you" : ", neither root nor you") + " (uid " + std::to_string(me) +
+                              "): its owner could replace what the platform daemon keeps there; use a directory of your own");
+    // Others may write to a directory on the way only if it is sticky, as /tmp is (they
+    // cannot rename or remove what is ours); never to the last one.
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (last || (st.st_mode & S_ISVTX) == 0)) {
+      char octal[8];
+      snprintf(octal, sizeof octal, "%04o", st.st_mode & 07777);
+      return PermissionDenied(partial + " (mode " + octal + ") may be written by others than its owner, who could "
+                              "replace what the platform daemon keeps there; use a directory only you can write");
     }
+    if (last) break;
   }
   return Status::Ok();
+}
+
+Status PrepareDirectories(const DaemonOptions& options) {
+  const std::string& sock = options.socket_path;
+  const size_t slash = sock.rfind('/');
+  CONFIDE_RETURN_IF_ERROR(
+      MakeTrustedDirectories(slash == std::string::npos ? "." : slash == 0 ? "/" : sock.substr(0, slash), 0755));
+  return MakeTrustedDirectories(options.state_dir, 0700);
 }
 
 bool MemfdSecretAvailable() {
@@ -459,26 +498,46 @@ bool MemfdSecretAvailable() {
 Status RunDaemon(const DaemonOptions& options) {
   Daemon d;
   d.opt = options;
+  // Run by a user other than root, the daemon runs every enclave as that user, who can read
+  // its state (root key, attestation key): nothing isolates the enclaves from that user, so
+  // what it launches, reports and quotes is development-grade.
+  d.opt.development = options.development || geteuid() != 0;
   d.memfd_secret = MemfdSecretAvailable();
   d.runtime = options.runtime_path.empty() ? ProgramDir() + "/" + soft::kRuntimeProgram : options.runtime_path;
   if (access(d.runtime.c_str(), X_OK) != 0)
     return NotFound("enclave runtime program not found at " + d.runtime +
                     " (it is installed next to the confide tool as confide-enclave-runtime)");
-  CONFIDE_RETURN_IF_ERROR(MakeDirectories(options.state_dir, 0700));
-  chmod(options.state_dir.c_str(), 0700);
+  CONFIDE_RETURN_IF_ERROR(PrepareDirectories(options));
+  // An ephemeral daemon's state (root key, attestation key, development CA) ends with it,
+  // and so does what was sealed under it.
+  struct RemoveState {
+    const DaemonOptions& o;
+    ~RemoveState() {
+      if (!o.ephemeral) return;
+      std::error_code ignored;
+      std::filesystem::remove_all(o.state_dir, ignored);
+    }
+  } remove_state{options};
+  {
+    int state = open(options.state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (state < 0 || fchmod(state, 0700) != 0) {
+      int e = errno;
+      if (state >= 0) close(state);
+      return IoError("cannot make " + options.state_dir + " private (mode 0700): " + strerror(e));
+    }
+    close(state);
+  }
   {
     // Created at first start, kept across restarts: sealed data outlives the daemon.
     auto root = platform_services::LoadOrCreateRootSecret(options.state_dir + "/root.key");
     if (!root.ok()) return root.status().WithContext("loading the platform root secret");
-    d.keys = std::make_unique<platform_services::KeyService>(*root, options.development);
+    d.keys = std::make_unique<platform_services::KeyService>(*root, d.opt.development);
     SecureZero(root->data(), root->size());
   }
   auto attestation = AttestationIdentity::Load(options.state_dir);
   if (!attestation.ok()) return attestation.status().WithContext("loading the platform's attestation identity");
   d.attestation = std::move(*attestation);
   d.keys->SetQuoter(d.attestation->Quoter());
-  std::string dir = options.socket_path.substr(0, options.socket_path.rfind('/'));
-  if (!dir.empty()) CONFIDE_RETURN_IF_ERROR(MakeDirectories(dir, 0755));
   int listener = -1;
   CONFIDE_RETURN_IF_ERROR(Listen(options.socket_path, &listener));
 
@@ -587,8 +646,8 @@ Status RunDaemon(const DaemonOptions& options) {
 }
 
 Result<nlohmann::json> Request(const std::string& socket_path, const nlohmann::json& request,
-                               const std::vector<int>& fds) {
-  CONFIDE_ASSIGN_OR_RETURN(int s, ConnectTo(socket_path));
+                               const std::vector<int>& fds, int timeout_s) {
+  CONFIDE_ASSIGN_OR_RETURN(int s, ConnectTo(socket_path, timeout_s));
   Status sent = SendMessage(s, request, fds);
   if (!sent.ok()) {
     close(s);

@@ -1,6 +1,7 @@
 #include "platform/protocol.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -36,6 +37,8 @@ Status SendMessage(int sock, const nlohmann::json& body, const std::vector<int>&
   ssize_t n;
   do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    return Status(Code::kTimeout, "the platform socket's other end is not reading (gave up waiting to send)");
   if (n < 0) return IoError(std::string("sending to the platform socket failed: ") + strerror(errno));
   return Status::Ok();
 }
@@ -52,6 +55,8 @@ Result<Message> ReceiveMessage(int sock) {
   ssize_t n;
   do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    return Status(Code::kTimeout, "no answer on the platform socket in time (the daemon may be stuck)");
   if (n < 0) return IoError(std::string("reading the platform socket failed: ") + strerror(errno));
   Message m;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -80,22 +85,45 @@ Result<Message> ReceiveMessage(int sock) {
 }
 
 std::string DefaultSocketPath() {
-  const char* env = getenv(kSocketEnv);
+  // secure_getenv: a set-user-ID program must not be pointed at a daemon of the caller's.
+  const char* env = secure_getenv(kSocketEnv);
   return env && *env ? env : kDefaultSocket;
 }
 
-Result<int> ConnectTo(const std::string& path) {
+Result<int> ConnectTo(const std::string& path, int timeout_s) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) return InvalidArgument("platform socket path is too long: " + path);
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (s < 0) return IoError(std::string("socket() failed: ") + strerror(errno));
+  // Bounds connect (a full backlog), sends and receives: a daemon that accepts and never
+  // answers must not hang its clients.
+  timeval limit{timeout_s, 0};
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int e = errno;
     close(s);
-    return Status(Code::kUnavailable, "no platform daemon at " + path + " (" + strerror(e) +
-                                          "); start one with 'confide platform start'");
+    if (e == EAGAIN)
+      return Status(Code::kTimeout, "the platform daemon at " + path + " accepts no connections (gave up after " +
+                                        std::to_string(timeout_s) + " s)");
+    if (e == ENOENT || e == ECONNREFUSED)
+      return Status(Code::kUnavailable, "no platform daemon at " + path + " (" + strerror(e) +
+                                            "); start one with 'confide platform start'");
+    return Status(e == EACCES || e == EPERM ? Code::kPermissionDenied : Code::kIo,
+                  "cannot connect to the platform daemon at " + path + ": " + strerror(e));
+  }
+  // Whoever can bind a socket at the path answers there. Only a daemon of root's or of our
+  // own may receive our images and call channels, or speak for the platform.
+  ucred peer{};
+  socklen_t len = sizeof peer;
+  if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || (peer.uid != 0 && peer.uid != geteuid())) {
+    close(s);
+    return PermissionDenied("the process answering at " + path + " (pid " + std::to_string(peer.pid) +
+                            ") runs as uid " + std::to_string(peer.uid) + ", neither root nor you (uid " +
+                            std::to_string(geteuid()) + "): it is not a platform daemon to trust. Keep "
+                            "platform sockets in a directory only root or you can write");
   }
   return s;
 }

@@ -28,6 +28,10 @@ void CloseFds(const std::vector<int>& fds);
 
 // The socket path hosts use: $CONFIDE_PLATFORM_SOCKET, else /run/confide/platform.sock.
 std::string DefaultSocketPath();
-Result<int> ConnectTo(const std::string& path);
+// Connects to the daemon at `path`: kUnavailable when none listens there, kPermissionDenied
+// when the one that answers runs as neither root nor the caller's user (a squatter). Sends,
+// receives and the connect itself give up after `timeout_s` (kTimeout from them).
+inline constexpr int kDefaultTimeoutSeconds = 60;
+Result<int> ConnectTo(const std::string& path, int timeout_s = kDefaultTimeoutSeconds);
 
 }  // namespace confide::platform

@@ -10,6 +10,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <random>
 #include <thread>
@@ -345,11 +347,28 @@ TEST(SoftBackend, ARequestLargerThanTheEnclaveHeapIsRefusedAndTheSlotServesOn) {
   EXPECT_TRUE(Echo(**e, std::string(1u << 20, 'y')).ok());
 }
 
+// The private daemon's programs come from a directory only root or this user can change:
+// $CONFIDE_TOOLS_DIR pointing at another user's directory is passed over (the build tree's
+// programs run instead), since whatever runs there would run with this process's rights.
 TEST(SoftBackend, WithoutADaemonTheHostStartsAPrivateDevelopmentOne) {
   unsetenv("CONFIDE_PLATFORM_SOCKET");
   ASSERT_NE(access("/run/confide/platform.sock", F_OK), 0)
       << "a platform daemon runs at the default socket here; this test needs a machine without one";
+  const fs::path theirs = fs::temp_directory_path() / ("confide-their-tools-" + std::to_string(getpid()));
+  fs::create_directories(theirs);
+  const fs::path marker = theirs / "ran";
+  { std::ofstream(theirs / "confide") << "#!/bin/sh\ntouch " << marker.string() << "\n"; }
+  fs::copy_file(fs::path(CONFIDE_CLI_PATH).parent_path() / "confide-enclave-runtime", theirs / "confide-enclave-runtime");
+  for (const char* f : {"confide", "confide-enclave-runtime"}) {
+    fs::permissions(theirs / f, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    ASSERT_EQ(chown((theirs / f).c_str(), 65534, 65534), 0);
+  }
+  ASSERT_EQ(chown(theirs.c_str(), 65534, 65534), 0);
+  setenv("CONFIDE_TOOLS_DIR", theirs.c_str(), 1);
   auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  unsetenv("CONFIDE_TOOLS_DIR");
+  EXPECT_FALSE(fs::exists(marker)) << "another user's program ran";
+  fs::remove_all(theirs);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_TRUE((*e)->development());
   EXPECT_TRUE(Echo(**e, "private daemon").ok());
@@ -359,6 +378,98 @@ TEST(SoftBackend, WithoutADaemonTheHostStartsAPrivateDevelopmentOne) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_TRUE((*s)->development());
   EXPECT_EQ((*s)->process_id(), 0);
+}
+
+// Descriptors in this process, and in the daemon at `pid`.
+size_t OpenDescriptors(pid_t pid) {
+  size_t n = 0;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd"); it != fs::directory_iterator(); ++it) ++n;
+  return n;
+}
+
+TEST(SoftBackend, CreatingAndDestroyingEnclavesLeavesNoDescriptorsBehind) {
+  Daemon d;
+  const pid_t daemon = d.Status()["pid"].get<pid_t>();
+  {
+    auto warm = Enclave::Create(RAW_ENCLAVE, kTables, Soft());  // first-use state (runtime copy, key caches)
+    ASSERT_TRUE(warm.ok()) << warm.status().ToString();
+  }
+  const size_t host_before = OpenDescriptors(getpid()), daemon_before = OpenDescriptors(daemon);
+  for (int i = 0; i < 5; ++i) {
+    auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+  }
+  EXPECT_EQ(OpenDescriptors(getpid()), host_before);
+  // The daemon lets go of an enclave's link when the process ends, which takes a moment.
+  for (int i = 0; i < 200 && OpenDescriptors(daemon) != daemon_before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(OpenDescriptors(daemon), daemon_before);
+}
+
+// A process answering at a daemon's socket path, run by this test (so one ConnectTo trusts):
+// it answers each request with `reply`, or not at all.
+class FakeDaemon {
+ public:
+  explicit FakeDaemon(std::optional<nlohmann::json> reply) : dir_(fs::temp_directory_path() / ("confide-fake-" + std::to_string(getpid()))) {
+    fs::create_directories(dir_);
+    socket_ = (dir_ / "p.sock").string();
+    listener_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, socket_.c_str());
+    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(listen(listener_, 4), 0);
+    thread_ = std::thread([this, reply] {
+      for (;;) {  // a host connects once to look, then again to launch
+        int c = accept(listener_, nullptr, nullptr);
+        if (c < 0) return;
+        auto request = platform::ReceiveMessage(c);
+        if (request.ok()) {
+          platform::CloseFds(request->fds);
+          if (reply) (void)platform::SendMessage(c, *reply);
+          pollfd p{c, POLLIN, 0};
+          poll(&p, 1, 5000);  // until the client hangs up
+        }
+        close(c);
+      }
+    });
+  }
+  ~FakeDaemon() {
+    shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    close(listener_);
+    fs::remove_all(dir_);
+  }
+  const std::string& socket() const { return socket_; }
+
+ private:
+  fs::path dir_;
+  std::string socket_;
+  int listener_ = -1;
+  std::thread thread_;
+};
+
+// The daemon's replies come from another process: fields of the wrong type are an error of
+// the launch, not an exception that ends the host.
+TEST(SoftBackend, AMalformedLaunchReplyIsAnErrorNotACrash) {
+  FakeDaemon fake(nlohmann::json{{"ok", true}, {"pid", "not a number"}, {"development", "no"}});
+  setenv("CONFIDE_PLATFORM_SOCKET", fake.socket().c_str(), 1);
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  unsetenv("CONFIDE_PLATFORM_SOCKET");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(e.status().message().find("launch reply has no positive integer 'pid'"), std::string::npos)
+      << e.status().ToString();
+}
+
+// A daemon that takes a request and never answers does not hang its client.
+TEST(SoftBackend, ADaemonThatNeverAnswersTimesOut) {
+  FakeDaemon silent(std::nullopt);
+  auto r = platform::Request(silent.socket(), {{"op", "status"}}, {}, 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kTimeout);
+  EXPECT_NE(r.status().message().find("no answer on the platform socket in time"), std::string::npos)
+      << r.status().ToString();
 }
 
 TEST(SoftBackend, NamedSocketWithoutADaemonIsAClearError) {
@@ -752,25 +863,104 @@ TEST(PlatformDaemon, AnotherUserCannotStopASharedDaemon) {
 }
 
 // Only root can run each enclave as its host's user; a daemon run by anyone else would run
-// other users' enclaves as itself, next to its own state. It serves its own user alone.
-TEST(PlatformDaemon, RunByAnotherUserItServesThatUserAlone) {
+// other users' enclave code as itself, next to its own state. It serves its own user alone,
+// and what it launches is development-grade: that user can read its keys. A process of
+// root's (a host, the CLI) does not take it for a platform daemon: whoever can bind a socket
+// answers at its path.
+TEST(PlatformDaemon, RunByAnotherUserItServesThatUserAloneAndRootDoesNotTrustIt) {
   fs::path dir = fs::temp_directory_path() / ("confide-user-daemon-" + std::to_string(getpid()));
   fs::create_directories(dir);
-  fs::permissions(dir, fs::perms::all);
+  ASSERT_EQ(chown(dir.c_str(), 65534, 65534), 0);
   const std::string sock = (dir / "p.sock").string(), cli = CONFIDE_CLI_PATH;
   int rc;
   std::string out = RunCommand(AsUser(65534) + cli + " platform start --socket " + sock + " --state " + (dir / "state").string(), &rc);
   ASSERT_EQ(rc, 0) << out;
   struct stat st {};
   ASSERT_EQ(stat(sock.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0077, 0u) << std::oct << (st.st_mode & 0777);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << std::oct << (st.st_mode & 0777);
   out = RunCommand(AsUser(65533) + cli + " platform status --socket " + sock, &rc);
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("Permission denied"), std::string::npos) << out;
   out = RunCommand(AsUser(65534) + cli + " platform status --socket " + sock, &rc);
   EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("daemon:        development"), std::string::npos) << out;
+
+  const std::string distrust = "runs as uid 65534, neither root nor you (uid 0)";
+  out = RunCommand(cli + " platform status --socket " + sock, &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find(distrust), std::string::npos) << out;
+  const fs::path root_state = fs::temp_directory_path() / ("confide-root-state-" + std::to_string(getpid()));
+  out = RunCommand(cli + " platform start --socket " + sock + " --state " + root_state.string(), &rc);
+  fs::remove_all(root_state);
+  EXPECT_EQ(rc, 1) << out;  // not "already running": the directory is not root's to use
+  EXPECT_NE(out.find(dir.string() + " belongs to uid 65534, not to you"), std::string::npos) << out;
+  setenv("CONFIDE_PLATFORM_SOCKET", sock.c_str(), 1);
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  unsetenv("CONFIDE_PLATFORM_SOCKET");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(e.status().message().find(distrust), std::string::npos) << e.status().ToString();
+
   out = RunCommand(AsUser(65534) + cli + " platform stop --socket " + sock, &rc);
   EXPECT_EQ(rc, 0) << out;
+  fs::remove_all(dir);
+}
+
+// The daemon keeps its socket and its keys only where nobody but root and its own user can
+// change them: a directory another user owns or may write, or a symlink another user put in
+// the way, would let that user swap the socket or read and plant keys. Such paths are refused
+// before anything is created in them; and a file in the socket's place is left alone.
+TEST(PlatformDaemon, RefusesSocketAndStateDirectoriesOthersCouldChange) {
+  fs::path dir = fs::temp_directory_path() / ("confide-dirs-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string cli = CONFIDE_CLI_PATH;
+  auto start = [&](const fs::path& sock, const fs::path& state, int* rc) {
+    return RunCommand(cli + " platform start --socket " + sock.string() + " --state " + state.string(), rc);
+  };
+  int rc;
+  fs::create_directories(dir / "theirs");
+  ASSERT_EQ(chown((dir / "theirs").c_str(), 65534, 65534), 0);
+  std::string out = start(dir / "theirs" / "p.sock", dir / "state", &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find((dir / "theirs").string() + " belongs to uid 65534, not to you"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir / "state")) << "nothing is created before the paths are checked";
+
+  fs::create_directories(dir / "open");
+  fs::permissions(dir / "open", fs::perms::all);
+  out = start(dir / "open" / "p.sock", dir / "state", &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("(mode 0777) may be written by others than its owner"), std::string::npos) << out;
+
+  fs::create_directories(dir / "elsewhere");
+  fs::create_directory_symlink(dir / "elsewhere", dir / "link");
+  ASSERT_EQ(lchown((dir / "link").c_str(), 65534, 65534), 0);
+  out = start(dir / "p.sock", dir / "link" / "state", &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find((dir / "link").string() + " belongs to uid 65534, neither root nor you"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir / "elsewhere" / "state"));
+
+  { std::ofstream(dir / "notes.txt") << "keep me"; }
+  out = start(dir / "notes.txt", dir / "state", &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("exists and is not a socket; it was left alone"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(dir / "notes.txt"));
+  fs::remove_all(dir);
+}
+
+// --ephemeral (what the host library gives its private daemon): the state, and with it the
+// root key everything was sealed under, ends with the daemon.
+TEST(PlatformCli, AnEphemeralDaemonTakesItsStateWithIt) {
+  fs::path dir = fs::temp_directory_path() / ("confide-ephemeral-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string sock = (dir / "p.sock").string(), cli = CONFIDE_CLI_PATH;
+  int rc;
+  std::string out = RunCommand(cli + " platform start --ephemeral --socket " + sock + " --state " + (dir / "state").string(), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(fs::exists(dir / "state" / "root.key"));
+  out = RunCommand(cli + " platform stop --socket " + sock, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  for (int i = 0; i < 100 && fs::exists(dir / "state"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(fs::exists(dir / "state"));
   fs::remove_all(dir);
 }
 

@@ -8,12 +8,14 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -35,17 +37,30 @@ using soft::Channel;
 using soft::EnclaveState;
 using soft::SlotState;
 
-bool Exists(const std::string& p) { return access(p.c_str(), X_OK) == 0; }
+// Whether `path` is root's or ours and nobody else may change it: the programs we start run
+// with our rights, so someone who could replace them (or their directory) would too.
+bool OnlyRootOrWeCanChange(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && (st.st_uid == 0 || st.st_uid == geteuid()) &&
+         (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
 
-// Where the confide tools live: $CONFIDE_TOOLS_DIR, the build tree, or the install prefix.
+bool Usable(const std::string& dir, const char* program) {
+  const std::string p = dir + "/" + program;
+  return access(p.c_str(), X_OK) == 0 && OnlyRootOrWeCanChange(p);
+}
+
+// Where the confide tools live: $CONFIDE_TOOLS_DIR, the build tree, or the install prefix;
+// the first that holds both programs, in a directory only root or we can change.
 Result<std::string> ToolsDir() {
-  const char* env = getenv("CONFIDE_TOOLS_DIR");
+  const char* env = secure_getenv("CONFIDE_TOOLS_DIR");  // not for set-user-ID programs
   for (std::string dir : {std::string(env ? env : ""), std::string(CONFIDE_BUILD_BINDIR),
                           std::string(CONFIDE_INSTALL_BINDIR)})
-    if (!dir.empty() && Exists(dir + "/confide") && Exists(dir + "/confide-enclave-runtime")) return dir;
+    if (!dir.empty() && OnlyRootOrWeCanChange(dir) && Usable(dir, "confide") && Usable(dir, "confide-enclave-runtime"))
+      return dir;
   return NotFound(
-      "the confide and confide-enclave-runtime programs were not found (looked in $CONFIDE_TOOLS_DIR, " +
-      std::string(CONFIDE_BUILD_BINDIR) + " and " + CONFIDE_INSTALL_BINDIR + ")");
+      "the confide and confide-enclave-runtime programs were not found in a directory only root or you can change "
+      "(looked in $CONFIDE_TOOLS_DIR, " + std::string(CONFIDE_BUILD_BINDIR) + " and " + CONFIDE_INSTALL_BINDIR + ")");
 }
 
 // A development daemon private to this process, started when no platform daemon runs. It
@@ -56,21 +71,24 @@ class PrivateDaemon {
     std::lock_guard<std::mutex> lock(mu_);
     if (!socket_.empty()) return socket_;
     CONFIDE_ASSIGN_OR_RETURN(std::string tools, ToolsDir());
-    const char* tmp = getenv("TMPDIR");
+    const char* tmp = secure_getenv("TMPDIR");
     std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/confide-platform-XXXXXX";
     if (mkdtemp(dir.data()) == nullptr) return IoError("cannot create " + dir + ": " + strerror(errno));
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) return IoError(std::string("pipe failed: ") + strerror(errno));
     std::string sock = dir + "/platform.sock";
     std::string prog = tools + "/confide";
-    std::vector<std::string> args = {prog, "platform", "start", "--foreground", "--development",
-                                     "--socket", sock, "--state", dir + "/state", "--watch-fd", "3"};
+    // --ephemeral: the state (root key, development CA) goes with the daemon, so what it
+    // sealed unseals only while this process lives.
+    std::vector<std::string> args = {prog,   "platform", "start",           "--foreground", "--development",
+                                     "--ephemeral", "--socket", sock, "--state", dir + "/state", "--watch-fd", "3"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipefd[0], 3);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 4);  // none of this process's other descriptors
     pid_t pid;
     int rc = posix_spawn(&pid, prog.c_str(), &fa, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -123,9 +141,15 @@ class SoftBackend : public Backend {
     host_ = host;
     options_ = options;
     std::string socket = platform::DefaultSocketPath();
-    bool shared = platform::ConnectTo(socket).ok();
+    auto probe = platform::ConnectTo(socket);
+    // Only "no daemon listens there" leads to a private development daemon. One we may not
+    // use, or a process there that is no daemon of root's or ours, is an error: never a
+    // silent switch to development mode.
+    if (!probe.ok() && probe.status().code() != Code::kUnavailable) return probe.status();
+    const bool shared = probe.ok();
+    if (shared) close(*probe);
     if (!shared) {
-      const char* named = getenv(platform::kSocketEnv);
+      const char* named = secure_getenv(platform::kSocketEnv);
       if (named != nullptr && *named != '\0')
         return Status(Code::kUnavailable, "no platform daemon answers at $" + std::string(platform::kSocketEnv) +
                                               " = " + socket + "; start it with 'confide platform start'");
@@ -163,8 +187,14 @@ class SoftBackend : public Backend {
     close(chan);
     close(life[1]);
     if (!reply.ok()) return reply.status();
-    pid_ = reply->value("pid", 0);
-    development_ = reply->value("development", false);
+    auto pid = reply->find("pid");
+    auto development = reply->find("development");
+    if (pid == reply->end() || !pid->is_number_integer() || pid->get<int64_t>() <= 0 ||
+        pid->get<int64_t>() > INT32_MAX || development == reply->end() || !development->is_boolean())
+      return InvalidArgument("the platform daemon's launch reply has no positive integer 'pid' or no boolean "
+                             "'development': " + reply->dump().substr(0, 200));
+    pid_ = static_cast<pid_t>(pid->get<int64_t>());
+    development_ = development->get<bool>();
     CONFIDE_RETURN_IF_ERROR(WaitReady());
     stop_reaper_ = eventfd(0, EFD_CLOEXEC);
     if (stop_reaper_ < 0) return IoError(std::string("eventfd failed: ") + strerror(errno));
