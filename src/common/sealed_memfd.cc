@@ -50,22 +50,4 @@ bool SizeSealed(int fd) {
   return seals >= 0 && (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) == (F_SEAL_SHRINK | F_SEAL_GROW);
 }
 
-Result<Bytes> ReadWholeFd(int fd, size_t max_bytes, std::string_view what) {
-  struct stat st;
-  if (fstat(fd, &st) != 0) return IoError(std::string(what) + ": fstat failed: " + strerror(errno));
-  if (!S_ISREG(st.st_mode)) return InvalidArgument(std::string(what) + " is not a regular file or memfd");
-  if (static_cast<uint64_t>(st.st_size) > max_bytes)
-    return OutOfRange(std::string(what) + " is " + std::to_string(st.st_size) + " bytes, more than the " +
-                      std::to_string(max_bytes) + " accepted");
-  Bytes out(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return IoError(std::string(what) + ": read failed or the file shrank");
-    done += static_cast<size_t>(n);
-  }
-  return out;
-}
-
 }  // namespace confide

@@ -16,7 +16,5 @@ Result<int> CreateSealedMemfd(ByteSpan data, const char* name);
 Result<int> CreateFixedSizeMemfd(size_t size, const char* name);
 // Whether `fd` is sealed against shrinking and growing.
 bool SizeSealed(int fd);
-// Reads a whole descriptor from offset 0 (at most `max_bytes`).
-Result<Bytes> ReadWholeFd(int fd, size_t max_bytes, std::string_view what);
 
 }  // namespace confide

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -63,6 +64,50 @@ std::string StringField(const nlohmann::json& message, const char* key, const ch
   return it != message.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
 }
 
+// Closes the descriptors that clients and enclaves hand the daemon, and the client
+// connections themselves, on a thread of its own. Closing someone else's file can block for
+// as long as they like: a TCP socket set to linger whose peer never reads, a FUSE file whose
+// server never answers the flush, or a Unix socket whose queue holds such descriptors. Only
+// this thread waits then; the main loop and the verifiers never close what others sent.
+class Closer {
+ public:
+  Closer() {
+    // Detached: a close that never returns must not keep the daemon from exiting either.
+    std::thread([q = queue_] {
+      for (;;) {
+        int fd;
+        {
+          std::unique_lock<std::mutex> lock(q->mutex);
+          q->wake.wait(lock, [&] { return !q->fds.empty(); });
+          fd = q->fds.front();
+          q->fds.pop_front();
+        }
+        close(fd);
+      }
+    }).detach();
+  }
+  void Close(int fd) {
+    if (fd < 0) return;
+    {
+      std::lock_guard<std::mutex> lock(queue_->mutex);
+      queue_->fds.push_back(fd);
+    }
+    queue_->wake.notify_one();
+  }
+  void Close(std::vector<int>& fds) {
+    for (int fd : fds) Close(fd);
+    fds.clear();
+  }
+
+ private:
+  struct Queue {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<int> fds;
+  };
+  std::shared_ptr<Queue> queue_ = std::make_shared<Queue>();
+};
+
 // A launch while its image is read and verified, off the main loop.
 struct LaunchJob {
   int client = -1;       // who asked: not served again until answered
@@ -73,36 +118,33 @@ struct LaunchJob {
   std::optional<image::SignedImage> image;
 };
 
-// Makes sure the image that runs is the one verified, and verifies it. What was checked is
-// what runs: a memfd the caller sealed against writes, shrinking and growing can no longer
-// change (seals cannot be removed), so the bytes read from it are the ones that run; the host
-// library hands over one. The seals are looked at before the read: sealed afterwards, the
-// memfd could hold other bytes than those read. Any other memfd is replaced by a sealed copy
-// of our own, which holds exactly the bytes read.
+// Verifies the image where it lies. BeginLaunch accepted only a memfd sealed against writes,
+// shrinking and growing: seals cannot be removed, so the bytes verified are the bytes that
+// run, and reading them through a mapping costs no copy.
 void VerifyImage(LaunchJob& job) {
-  int seals = fcntl(job.fds[0], F_GET_SEALS);  // BeginLaunch made sure it has seals
-  constexpr int kImmutable = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
-  if (seals < 0) {
-    job.status = Internal("the enclave image lost its seals");
+  struct stat st;
+  if (fstat(job.fds[0], &st) != 0 || st.st_size <= 0 || static_cast<uint64_t>(st.st_size) > kMaxImageBytes) {
+    job.status = OutOfRange("the enclave image must be 1 byte to " + std::to_string(kMaxImageBytes) + " bytes long");
     return;
   }
-  auto bytes = ReadWholeFd(job.fds[0], kMaxImageBytes, "enclave image");
-  if (!bytes.ok()) {
-    job.status = bytes.status();
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* map = mmap(nullptr, size, PROT_READ, MAP_SHARED, job.fds[0], 0);
+  if (map == MAP_FAILED) {
+    job.status = IoError(std::string("mapping the enclave image failed: ") + strerror(errno));
     return;
   }
-  if ((seals & kImmutable) != kImmutable) {
-    auto sealed = CreateSealedMemfd(*bytes, "confide-enclave-image");
-    if (!sealed.ok()) {
-      job.status = sealed.status();
-      return;
+  try {
+    auto img = image::LoadAndVerify(ByteSpan(static_cast<const uint8_t*>(map), size));
+    if (!img.ok()) {
+      job.status = img.status().WithContext("refusing enclave image");
+    } else {
+      job.image = std::move(*img);
+      job.image->elf = {};  // a view into the mapping, which goes now
     }
-    close(job.fds[0]);
-    job.fds[0] = *sealed;
+  } catch (const std::bad_alloc&) {
+    job.status = OutOfRange("the platform daemon ran out of memory verifying this image");
   }
-  auto img = image::LoadAndVerify(*bytes);
-  if (!img.ok()) job.status = img.status().WithContext("refusing enclave image");
-  else job.image = std::move(*img);
+  munmap(map, size);
 }
 
 // Reads and verifies launch images on worker threads. An image of up to 1 GiB takes about
@@ -111,7 +153,7 @@ void VerifyImage(LaunchJob& job) {
 // one. Launches wait for one another; nothing else does.
 class ImageVerifier {
  public:
-  explicit ImageVerifier(int threads) : ready_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  ImageVerifier(int threads, Closer& closer) : closer_(closer), ready_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
   }
   ~ImageVerifier() {
@@ -123,8 +165,8 @@ class ImageVerifier {
     for (auto& t : workers_) t.join();
     for (auto* queue : {&todo_, &done_})
       for (auto& job : *queue) {
-        CloseFds(job.fds);
-        close(job.client);
+        closer_.Close(job.fds);
+        closer_.Close(job.client);
       }
     close(ready_fd_);
   }
@@ -166,6 +208,7 @@ class ImageVerifier {
     }
   }
 
+  Closer& closer_;
   int ready_fd_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -193,6 +236,7 @@ struct Daemon {
   std::map<pid_t, int> link_of;                       // enclave pid -> its link
   UnixTime started = Now();
   bool memfd_secret = false;
+  Closer* closer = nullptr;  // every descriptor others sent us is closed there
 
   nlohmann::json Status() const {
     return {{"ok", true},
@@ -213,16 +257,24 @@ struct Daemon {
   // error reply. Takes the descriptors ([image, channel, lifeline]) either way.
   std::optional<nlohmann::json> BeginLaunch(const nlohmann::json& req, std::vector<int>& fds, LaunchJob& job) {
     auto fail = [&](const confide::Status& s) {
-      CloseFds(fds);
-      fds.clear();
+      closer->Close(fds);
       return ErrorReply(s);
     };
     if (fds.size() != 3) return fail(InvalidArgument("launch needs 3 descriptors: image, channel, lifeline"));
-    // Only memory-backed files (memfd, tmpfs; the ones that have seals) are read: a file on
-    // a filesystem its user controls (FUSE) could block the read, and a verifier, for good.
-    if (fcntl(fds[0], F_GET_SEALS) < 0)
-      return fail(InvalidArgument("the enclave image must be handed over as a memfd (memfd_create(2), as the "
-                                  "host library does), not as a file on disk or another kind of descriptor"));
+    // What is checked is what runs: only a memfd sealed against writes, shrinking and
+    // growing is taken (seals cannot be removed), and it is verified where it lies. That also
+    // keeps files whose reads could block (FUSE) out of the verifiers. The checks here read
+    // nothing and cannot block.
+    constexpr int kImmutable = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+    int seals = fcntl(fds[0], F_GET_SEALS);
+    if (seals < 0 || (seals & kImmutable) != kImmutable)
+      return fail(InvalidArgument("the enclave image must be handed over as a memfd sealed against writes, "
+                                  "shrinking and growing (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW), as the host "
+                                  "library does; not as a file on disk, an unsealed memfd or another kind of descriptor"));
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    if (getsockopt(fds[2], SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX)
+      return fail(InvalidArgument("the lifeline descriptor must be a Unix socket (one end of a socketpair)"));
     auto asked = req.find("refuse_debug");
     if (asked != req.end() && !asked->is_boolean())
       return fail(InvalidArgument("the launch request's 'refuse_debug' must be true or false"));
@@ -244,8 +296,7 @@ struct Daemon {
     std::vector<int>& fds = job.fds;
     const ucred& peer = job.peer;
     auto fail = [&](const confide::Status& s) {
-      CloseFds(fds);
-      fds.clear();
+      closer->Close(fds);
       return ErrorReply(s);
     };
     if (!job.status.ok()) return fail(job.status);
@@ -289,8 +340,7 @@ struct Daemon {
     fcntl(platform_pair[0], F_SETFL, O_NONBLOCK);
     links[platform_pair[0]] = platform_services::IdentityOf(*img);
     link_of[pid] = platform_pair[0];
-    CloseFds(fds);
-    fds.clear();
+    closer->Close(fds);
     enclaves[pid] = HexEncode(img->mrenclave);
     return {{"ok", true},
             {"pid", pid},
@@ -315,7 +365,7 @@ struct Daemon {
     // inherit it.
     const int kProgramFd = soft::kPlatformFd + 1;
     if (program < 0 || dup3(program, kProgramFd, O_CLOEXEC) < 0) _exit(120);
-    syscall(SYS_close_range, kProgramFd + 1, ~0u, 0);
+    if (syscall(SYS_close_range, kProgramFd + 1, ~0u, 0) != 0) _exit(120);  // nothing else may reach the enclave
     rlimit core{0, 0};
     setrlimit(RLIMIT_CORE, &core);
     if (geteuid() == 0) {
@@ -367,7 +417,7 @@ struct Daemon {
 
   void DropLink(int fd) {
     if (links.erase(fd) == 0) return;
-    close(fd);
+    closer->Close(fd);  // its queue may hold descriptors the enclave sent
     for (auto it = link_of.begin(); it != link_of.end(); ++it)
       if (it->second == fd) {
         link_of.erase(it);
@@ -381,7 +431,12 @@ struct Daemon {
     auto it = links.find(fd);
     if (it == links.end()) return;
     Bytes buf(platform_services::kMaxMessageBytes + 1);
-    ssize_t n = read(fd, buf.data(), buf.size());
+    // recvmsg rather than read: descriptors the enclave attached are taken and handed to the
+    // closer; read would drop them here, and their last close could block this loop.
+    std::vector<int> attached;
+    bool truncated = false;  // then n is kMaxMessageBytes + 1, and Serve refuses the size
+    ssize_t n = ReceiveWithDescriptors(fd, buf.data(), buf.size(), &attached, &truncated);
+    closer->Close(attached);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) {
       DropLink(fd);
@@ -549,20 +604,38 @@ Status RunDaemon(const DaemonOptions& options) {
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   signal(SIGPIPE, SIG_IGN);
-  // Started once signals are blocked: its threads inherit the mask, and signalfd sees all.
-  ImageVerifier verifier(2);
+  // Started once signals are blocked: their threads inherit the mask, and signalfd sees all.
+  Closer closer;
+  d.closer = &closer;
+  ImageVerifier verifier(2, closer);
   if (!verifier.ok()) return IoError(std::string("eventfd failed: ") + strerror(errno));
+  {
+    // Room for many clients, and for descriptors waiting on the closer.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
+  }
   if (options.on_ready) options.on_ready();
 
+  // Launches waiting for a verifier, per user and in all: one user cannot queue work (and
+  // hold descriptors) without end.
+  constexpr int kMaxLaunchesPerUser = 4, kMaxLaunches = 32;
+  std::map<uid_t, int> launching;
+  int launches = 0;
   std::vector<int> clients;
   bool running = true;
+  int listen_pause_ms = 0;  // out of descriptors: let the listener rest a moment
   while (running) {
-    std::vector<pollfd> pfds{{listener, POLLIN, 0}, {sigfd, POLLIN, 0}, {options.watch_fd, POLLIN, 0},
-                             {verifier.ready_fd(), POLLIN, 0}};
+    std::vector<pollfd> pfds{{listen_pause_ms > 0 ? -1 : listener, POLLIN, 0}, {sigfd, POLLIN, 0},
+                             {options.watch_fd, POLLIN, 0}, {verifier.ready_fd(), POLLIN, 0}};
     for (int c : clients) pfds.push_back({c, POLLIN, 0});
     const size_t first_link = pfds.size();
     for (const auto& [fd, id] : d.links) pfds.push_back({fd, POLLIN, 0});
-    if (poll(pfds.data(), pfds.size(), -1) < 0 && errno != EINTR) break;
+    int ready = poll(pfds.data(), pfds.size(), listen_pause_ms > 0 ? listen_pause_ms : -1);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready == 0) listen_pause_ms = 0;
     if (options.watch_fd >= 0 && (pfds[2].revents & (POLLIN | POLLHUP | POLLERR))) break;
     if (pfds[1].revents & POLLIN) {
       signalfd_siginfo si;
@@ -575,6 +648,7 @@ Status RunDaemon(const DaemonOptions& options) {
     if (pfds[0].revents & POLLIN) {
       int c = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (c >= 0) keep.push_back(c);
+      else if (errno == EMFILE || errno == ENFILE) listen_pause_ms = 100;
     }
     for (size_t i = first_link; i < pfds.size(); ++i)
       if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) d.ServePlatform(pfds[i].fd);
@@ -582,20 +656,26 @@ Status RunDaemon(const DaemonOptions& options) {
     // dropped rather than stalling every other client and enclave this daemon serves.
     auto answer = [&](int c, const nlohmann::json& reply) {
       if (SendMessage(c, reply).ok()) keep.push_back(c);
-      else close(c);
+      else closer.Close(c);
     };
     if (pfds[3].revents & POLLIN)
-      for (LaunchJob& job : verifier.TakeFinished()) answer(job.client, d.FinishLaunch(job));
+      for (LaunchJob& job : verifier.TakeFinished()) {
+        --launches;
+        if (--launching[job.peer.uid] == 0) launching.erase(job.peer.uid);
+        answer(job.client, d.FinishLaunch(job));
+      }
     for (size_t i = 4; i < first_link; ++i) {
       int c = pfds[i].fd;
       if (!(pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
         keep.push_back(c);
         continue;
       }
-      auto msg = ReceiveMessage(c);
+      std::vector<int> refused;
+      auto msg = ReceiveMessage(c, &refused);
+      closer.Close(refused);
       if (!msg.ok()) {
         if (msg.status().code() != Code::kUnavailable) (void)SendMessage(c, ErrorReply(msg.status()));
-        close(c);
+        closer.Close(c);
         continue;
       }
       std::string op = StringField(msg->body, "op", "");
@@ -605,15 +685,25 @@ Status RunDaemon(const DaemonOptions& options) {
       } else if (op == "status") {
         reply = d.Status();
       } else if (op == "launch") {
-        LaunchJob job;
-        auto refused = d.BeginLaunch(msg->body, msg->fds, job);
-        if (!refused) {
-          job.client = c;
-          job.peer = Peer(c);
-          verifier.Submit(std::move(job));
-          continue;  // answered, and served again, once the image is verified
+        const ucred peer = Peer(c);
+        auto queued = launching.find(peer.uid);
+        if (launches >= kMaxLaunches || (queued != launching.end() && queued->second >= kMaxLaunchesPerUser)) {
+          reply = ErrorReply(Status(Code::kUnavailable,
+              "too many launches in progress (at most " + std::to_string(kMaxLaunchesPerUser) + " per user, " +
+              std::to_string(kMaxLaunches) + " in all); try again when one has been answered"));
+        } else {
+          LaunchJob job;
+          auto refused_launch = d.BeginLaunch(msg->body, msg->fds, job);
+          if (!refused_launch) {
+            job.client = c;
+            job.peer = peer;
+            ++launches;
+            ++launching[peer.uid];
+            verifier.Submit(std::move(job));
+            continue;  // answered, and served again, once the image is verified
+          }
+          reply = *refused_launch;
         }
-        reply = *refused;
       } else if (op == "attestation") {
         auto info = d.attestation->Info();
         if (info.ok()) (*info)["ok"] = true;
@@ -632,13 +722,13 @@ Status RunDaemon(const DaemonOptions& options) {
       } else {
         reply = ErrorReply(InvalidArgument("unknown platform request '" + op + "'"));
       }
-      CloseFds(msg->fds);
+      closer.Close(msg->fds);
       answer(c, reply);
     }
     clients = std::move(keep);
   }
-  for (int c : clients) close(c);
-  for (const auto& [fd, id] : d.links) close(fd);
+  for (int c : clients) closer.Close(c);
+  for (const auto& [fd, id] : d.links) closer.Close(fd);
   close(listener);
   close(sigfd);
   unlink(options.socket_path.c_str());

@@ -43,44 +43,52 @@ Status SendMessage(int sock, const nlohmann::json& body, const std::vector<int>&
   return Status::Ok();
 }
 
-Result<Message> ReceiveMessage(int sock) {
-  std::string buf(kMaxMessageBytes + 1, '\0');
-  iovec iov{buf.data(), buf.size()};
+ssize_t ReceiveWithDescriptors(int sock, void* buf, size_t size, std::vector<int>* fds, bool* truncated) {
+  iovec iov{buf, size};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  // Room for as many descriptors as one message can carry (the kernel's SCM_MAX_FD): any that
+  // did not fit would be closed by the kernel right here, in the receiving thread.
+  constexpr size_t kScmMaxFd = 253;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kScmMaxFd)];
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   ssize_t n;
   do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-    return Status(Code::kTimeout, "no answer on the platform socket in time (the daemon may be stuck)");
-  if (n < 0) return IoError(std::string("reading the platform socket failed: ") + strerror(errno));
-  Message m;
+  if (n < 0) return n;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (size_t i = 0; i < count; ++i) {
       int fd;
       std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      m.fds.push_back(fd);
+      fds->push_back(fd);
     }
   }
-  if (n == 0) {
-    CloseFds(m.fds);
-    return Status(Code::kUnavailable, "the platform connection was closed");
-  }
-  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
-    CloseFds(m.fds);
-    return InvalidArgument("platform message truncated (too long or too many descriptors)");
-  }
+  *truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+  return n;
+}
+
+Result<Message> ReceiveMessage(int sock, std::vector<int>* refused) {
+  std::string buf(kMaxMessageBytes + 1, '\0');
+  Message m;
+  bool truncated = false;
+  ssize_t n = ReceiveWithDescriptors(sock, buf.data(), buf.size(), &m.fds, &truncated);
+  auto refuse = [&](Status s) -> Result<Message> {
+    if (refused != nullptr) refused->insert(refused->end(), m.fds.begin(), m.fds.end());
+    else CloseFds(m.fds);
+    return s;
+  };
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    return refuse(Status(Code::kTimeout, "no answer on the platform socket in time (the daemon may be stuck)"));
+  if (n < 0) return refuse(IoError(std::string("reading the platform socket failed: ") + strerror(errno)));
+  if (n == 0) return refuse(Status(Code::kUnavailable, "the platform connection was closed"));
+  if (truncated) return refuse(InvalidArgument("platform message too long"));
+  if (m.fds.size() > kMaxFds) return refuse(InvalidArgument("too many descriptors in one platform message"));
   m.body = nlohmann::json::parse(buf.begin(), buf.begin() + n, nullptr, false);
-  if (m.body.is_discarded() || !m.body.is_object()) {
-    CloseFds(m.fds);
-    return InvalidArgument("platform message is not a JSON object");
-  }
+  if (m.body.is_discarded() || !m.body.is_object()) return refuse(InvalidArgument("platform message is not a JSON object"));
   return m;
 }
 

@@ -22,8 +22,13 @@ struct Message {
 
 Status SendMessage(int sock, const nlohmann::json& body, const std::vector<int>& fds = {});
 // Receives one message; kUnavailable when the peer closed the connection. A malformed
-// message (bad JSON, truncated, too many descriptors) is refused and its descriptors closed.
-Result<Message> ReceiveMessage(int sock);
+// message (bad JSON, too long, too many descriptors) is refused, and its descriptors are
+// closed, or handed to `refused` for the caller to close (the daemon closes what others sent
+// on a thread of its own: such a close can block).
+Result<Message> ReceiveMessage(int sock, std::vector<int>* refused = nullptr);
+// recvmsg of one message into `buf`, taking every descriptor attached (none is left for the
+// kernel to close here); `*truncated` when the message was longer than `size`.
+ssize_t ReceiveWithDescriptors(int sock, void* buf, size_t size, std::vector<int>* fds, bool* truncated);
 void CloseFds(const std::vector<int>& fds);
 
 // The socket path hosts use: $CONFIDE_PLATFORM_SOCKET, else /run/confide/platform.sock.
