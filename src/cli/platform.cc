@@ -34,6 +34,14 @@ int Start(const PlatformArgs& a) {
   o.allow_debug = !a.refuse_debug;
   o.watch_fd = a.watch_fd;
   o.ephemeral = a.ephemeral;
+  // An ephemeral daemon removes its state when it ends: it must be state of its own, never a
+  // directory another daemon keeps its root key in.
+  struct stat existing;
+  if (a.ephemeral && lstat(a.state.c_str(), &existing) == 0)
+    return Refuse("platform start",
+                  InvalidArgument("--ephemeral needs a state directory that does not exist yet (it is removed when "
+                                  "the daemon ends); " + a.state + " exists"),
+                  false);
   // Before anything is written into the state directory.
   if (Status s = platform::PrepareDirectories(o); !s.ok()) return Refuse("platform start", s, false);
   if (!a.cert.empty() || !a.chain.empty() || !a.collateral.empty()) {
@@ -123,8 +131,9 @@ int Stop(const PlatformArgs& a) {
   // The daemon answers before it closes its socket: wait until it has, so that a `platform
   // start` right after this finds the socket free instead of a daemon still going away.
   for (int i = 0;; ++i) {
-    auto still = platform::ConnectTo(sock);
-    if (!still.ok()) break;
+    auto still = platform::ConnectTo(sock, 1);
+    if (!still.ok() && still.status().code() == Code::kUnavailable) break;
+    if (!still.ok()) return Refuse("platform stop", still.status().WithContext("waiting for the daemon to go"), false);
     close(*still);
     if (i == 500)
       return Refuse("platform stop", Status(Code::kTimeout, "the daemon on " + sock + " was still answering 5 s after it "

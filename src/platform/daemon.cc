@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -65,15 +66,45 @@ std::string StringField(const nlohmann::json& message, const char* key, const ch
 }
 
 // Closes the descriptors that clients and enclaves hand the daemon, and the client
-// connections themselves, on a thread of its own. Closing someone else's file can block for
-// as long as they like: a TCP socket set to linger whose peer never reads, a FUSE file whose
-// server never answers the flush, or a Unix socket whose queue holds such descriptors. Only
-// this thread waits then; the main loop and the verifiers never close what others sent.
+// connections themselves, on threads of their own: one per user the descriptors came from.
+// Closing someone else's file can block for as long as they like: a TCP socket set to linger
+// whose peer never reads, a FUSE file whose server never answers the flush, or a Unix socket
+// whose queue holds such descriptors. Only that user's closer waits then; the main loop, the
+// verifiers and other users' closers (which close their hosts' lifeline copies, so that
+// hosts learn when their enclaves end) go on.
 class Closer {
  public:
-  Closer() {
-    // Detached: a close that never returns must not keep the daemon from exiting either.
-    std::thread([q = queue_] {
+  void Close(int fd, uid_t uid) {
+    if (fd < 0) return;
+    std::shared_ptr<Queue>& q = queues_[uid];
+    if (!q) Start(q = std::make_shared<Queue>());
+    {
+      std::lock_guard<std::mutex> lock(q->mutex);
+      q->fds.push_back(fd);
+    }
+    q->wake.notify_one();
+  }
+  void Close(std::vector<int>& fds, uid_t uid) {
+    for (int fd : fds) Close(fd, uid);
+    fds.clear();
+  }
+  // Descriptors of `uid` not closed yet: many means its closer is stuck on one of them.
+  size_t Pending(uid_t uid) const {
+    auto it = queues_.find(uid);
+    if (it == queues_.end()) return 0;
+    std::lock_guard<std::mutex> lock(it->second->mutex);
+    return it->second->fds.size();
+  }
+
+ private:
+  struct Queue {
+    mutable std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<int> fds;
+  };
+  // Detached: a close that never returns must not keep the daemon from exiting either.
+  static void Start(std::shared_ptr<Queue> q) {
+    std::thread([q] {
       for (;;) {
         int fd;
         {
@@ -86,26 +117,7 @@ class Closer {
       }
     }).detach();
   }
-  void Close(int fd) {
-    if (fd < 0) return;
-    {
-      std::lock_guard<std::mutex> lock(queue_->mutex);
-      queue_->fds.push_back(fd);
-    }
-    queue_->wake.notify_one();
-  }
-  void Close(std::vector<int>& fds) {
-    for (int fd : fds) Close(fd);
-    fds.clear();
-  }
-
- private:
-  struct Queue {
-    std::mutex mutex;
-    std::condition_variable wake;
-    std::deque<int> fds;
-  };
-  std::shared_ptr<Queue> queue_ = std::make_shared<Queue>();
+  std::map<uid_t, std::shared_ptr<Queue>> queues_;  // used by the main thread only
 };
 
 // A launch while its image is read and verified, off the main loop.
@@ -165,8 +177,8 @@ class ImageVerifier {
     for (auto& t : workers_) t.join();
     for (auto* queue : {&todo_, &done_})
       for (auto& job : *queue) {
-        closer_.Close(job.fds);
-        closer_.Close(job.client);
+        closer_.Close(job.fds, job.peer.uid);
+        closer_.Close(job.client, job.peer.uid);
       }
     close(ready_fd_);
   }
@@ -234,6 +246,7 @@ struct Daemon {
   // never from the enclave's own words).
   std::map<int, platform_services::Identity> links;  // daemon's end of the socketpair -> identity
   std::map<pid_t, int> link_of;                       // enclave pid -> its link
+  std::map<int, uid_t> link_uid;                      // link -> the user its enclave runs as
   UnixTime started = Now();
   bool memfd_secret = false;
   Closer* closer = nullptr;  // every descriptor others sent us is closed there
@@ -255,9 +268,10 @@ struct Daemon {
 
   // The checks of a launch request that need no reading: a job for the verifier, or the
   // error reply. Takes the descriptors ([image, channel, lifeline]) either way.
+  // job.peer is the client's.
   std::optional<nlohmann::json> BeginLaunch(const nlohmann::json& req, std::vector<int>& fds, LaunchJob& job) {
     auto fail = [&](const confide::Status& s) {
-      closer->Close(fds);
+      closer->Close(fds, job.peer.uid);
       return ErrorReply(s);
     };
     if (fds.size() != 3) return fail(InvalidArgument("launch needs 3 descriptors: image, channel, lifeline"));
@@ -278,13 +292,14 @@ struct Daemon {
     auto asked = req.find("refuse_debug");
     if (asked != req.end() && !asked->is_boolean())
       return fail(InvalidArgument("the launch request's 'refuse_debug' must be true or false"));
-    struct stat st;
-    if (fstat(fds[1], &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
-      return fail(InvalidArgument("the call channel descriptor is not a memfd of a usable size"));
+    // Seals first: only a memfd has them, and fstat of anything else could wait on FUSE.
     if (!SizeSealed(fds[1]))
       return fail(InvalidArgument(
           "the call channel memfd is not sealed against shrinking and growing; create it with "
           "MFD_ALLOW_SEALING and add F_SEAL_SHRINK | F_SEAL_GROW once it has its size"));
+    struct stat st;
+    if (fstat(fds[1], &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+      return fail(InvalidArgument("the call channel descriptor is not a memfd of a usable size"));
     job.refuse_debug = (asked != req.end() && asked->get<bool>()) || !opt.allow_debug;
     job.fds = std::move(fds);
     fds.clear();
@@ -296,7 +311,7 @@ struct Daemon {
     std::vector<int>& fds = job.fds;
     const ucred& peer = job.peer;
     auto fail = [&](const confide::Status& s) {
-      closer->Close(fds);
+      closer->Close(fds, peer.uid);
       return ErrorReply(s);
     };
     if (!job.status.ok()) return fail(job.status);
@@ -340,7 +355,8 @@ struct Daemon {
     fcntl(platform_pair[0], F_SETFL, O_NONBLOCK);
     links[platform_pair[0]] = platform_services::IdentityOf(*img);
     link_of[pid] = platform_pair[0];
-    closer->Close(fds);
+    link_uid[platform_pair[0]] = peer.uid;
+    closer->Close(fds, peer.uid);
     enclaves[pid] = HexEncode(img->mrenclave);
     return {{"ok", true},
             {"pid", pid},
@@ -417,7 +433,8 @@ struct Daemon {
 
   void DropLink(int fd) {
     if (links.erase(fd) == 0) return;
-    closer->Close(fd);  // its queue may hold descriptors the enclave sent
+    closer->Close(fd, link_uid[fd]);  // its queue may hold descriptors the enclave sent
+    link_uid.erase(fd);
     for (auto it = link_of.begin(); it != link_of.end(); ++it)
       if (it->second == fd) {
         link_of.erase(it);
@@ -436,8 +453,9 @@ struct Daemon {
     std::vector<int> attached;
     bool truncated = false;  // then n is kMaxMessageBytes + 1, and Serve refuses the size
     ssize_t n = ReceiveWithDescriptors(fd, buf.data(), buf.size(), &attached, &truncated);
-    closer->Close(attached);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    const int error = errno;
+    closer->Close(attached, link_uid[fd]);
+    if (n < 0 && (error == EAGAIN || error == EINTR)) return;
     if (n <= 0) {
       DropLink(fd);
       return;
@@ -503,23 +521,27 @@ std::string ProgramDir() {
   return p.substr(0, p.rfind('/'));
 }
 
-Status MakeTrustedDirectories(const std::string& dir, mode_t mode) {
-  if (dir.empty()) return InvalidArgument("no directory given");
+namespace {
+
+// The checks of MakeTrustedDirectories for each directory of `path` (which exists), from
+// the root; `create` makes missing ones with `mode` first.
+Status CheckDirectories(const std::string& path, bool create, mode_t mode) {
   const uid_t me = geteuid();
   auto owner_ok = [&](uid_t uid) { return uid == 0 || uid == me; };
-  for (size_t i = 1; i <= dir.size(); ++i) {
-    if (i != dir.size() && dir[i] != '/') continue;
-    const std::string partial = dir.substr(0, i);
-    if (mkdir(partial.c_str(), mode) == 0) chmod(partial.c_str(), mode);  // new, in a checked parent: whatever the umask
-    else if (errno != EEXIST) return IoError("cannot create " + partial + ": " + strerror(errno));
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i != path.size() && path[i] != '/') continue;
+    const std::string partial = path.substr(0, i);
+    if (create && mkdir(partial.c_str(), mode) == 0) chmod(partial.c_str(), mode);  // new, in a checked parent
+    else if (create && errno != EEXIST) return IoError("cannot create " + partial + ": " + strerror(errno));
     struct stat link, st;
     if (lstat(partial.c_str(), &link) != 0 || stat(partial.c_str(), &st) != 0)
       return IoError("cannot look at " + partial + ": " + strerror(errno));
     if (!S_ISDIR(st.st_mode)) return InvalidArgument(partial + " is not a directory");
-    const bool last = i == dir.size() || dir.find_first_not_of('/', i) == std::string::npos;
+    const bool last = i == path.size() || path.find_first_not_of('/', i) == std::string::npos;
     // Whoever may change a directory on the way may swap what we keep below it.
+    const uid_t owner = !owner_ok(link.st_uid) ? link.st_uid : st.st_uid;
     if (!owner_ok(link.st_uid) || !owner_ok(st.st_uid) || (last && st.st_uid != me))
-      return PermissionDenied(partial + " belongs to uid " + std::to_string(S_ISLNK(link.st_mode) ? link.st_uid : st.st_uid) +
+      return PermissionDenied(partial + " belongs to uid " + std::to_string(owner) +
                               (last ? ", not to you" : ", neither root nor you") + " (uid " + std::to_string(me) +
                               "): its owner could replace what the platform daemon keeps there; use a directory of your own");
     // Others may write to a directory on the way only if it is sticky, as /tmp is (they
@@ -533,6 +555,25 @@ Status MakeTrustedDirectories(const std::string& dir, mode_t mode) {
     if (last) break;
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status MakeTrustedDirectories(const std::string& dir, mode_t mode) {
+  if (dir.empty()) return InvalidArgument("no directory given");
+  std::string path = dir;
+  if (path[0] != '/') {  // the working directory's own directories count too
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd) == nullptr) return IoError(std::string("getcwd failed: ") + strerror(errno));
+    path = std::string(cwd) + "/" + path;
+  }
+  CONFIDE_RETURN_IF_ERROR(CheckDirectories(path, true, mode));
+  // Through symlinks, the directories on the way to their targets count as well.
+  char* real = realpath(path.c_str(), nullptr);
+  if (real == nullptr) return IoError("cannot resolve " + path + ": " + strerror(errno));
+  std::string resolved(real);
+  free(real);
+  return CheckDirectories(resolved, false, mode);
 }
 
 Status PrepareDirectories(const DaemonOptions& options) {
@@ -563,18 +604,8 @@ Status RunDaemon(const DaemonOptions& options) {
     return NotFound("enclave runtime program not found at " + d.runtime +
                     " (it is installed next to the confide tool as confide-enclave-runtime)");
   CONFIDE_RETURN_IF_ERROR(PrepareDirectories(options));
-  // An ephemeral daemon's state (root key, attestation key, development CA) ends with it,
-  // and so does what was sealed under it.
-  struct RemoveState {
-    const DaemonOptions& o;
-    ~RemoveState() {
-      if (!o.ephemeral) return;
-      std::error_code ignored;
-      std::filesystem::remove_all(o.state_dir, ignored);
-    }
-  } remove_state{options};
   {
-    int state = open(options.state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int state = open(options.state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // the path was checked
     if (state < 0 || fchmod(state, 0700) != 0) {
       int e = errno;
       if (state >= 0) close(state);
@@ -595,6 +626,16 @@ Status RunDaemon(const DaemonOptions& options) {
   d.keys->SetQuoter(d.attestation->Quoter());
   int listener = -1;
   CONFIDE_RETURN_IF_ERROR(Listen(options.socket_path, &listener));
+  // An ephemeral daemon's state (root key, attestation key, development CA) ends with it,
+  // and so does what was sealed under it. Only once it serves: a start that failed (another
+  // daemon already answers there) must not touch the state.
+  struct RemoveState {
+    const DaemonOptions& o;
+    ~RemoveState() {
+      std::error_code ignored;
+      if (o.ephemeral) std::filesystem::remove_all(o.state_dir, ignored);
+    }
+  } remove_state{options};
 
   sigset_t mask;
   sigemptyset(&mask);
@@ -622,20 +663,26 @@ Status RunDaemon(const DaemonOptions& options) {
   // Launches waiting for a verifier, per user and in all: one user cannot queue work (and
   // hold descriptors) without end.
   constexpr int kMaxLaunchesPerUser = 4, kMaxLaunches = 32;
+  constexpr size_t kMaxPendingCloses = 256;
   std::map<uid_t, int> launching;
   int launches = 0;
   std::vector<int> clients;
   bool running = true;
-  int listen_pause_ms = 0;  // out of descriptors: let the listener rest a moment
+  // Out of descriptors, the listener rests until then (accepting would fail at once again).
+  std::optional<std::chrono::steady_clock::time_point> listen_again;
   while (running) {
-    std::vector<pollfd> pfds{{listen_pause_ms > 0 ? -1 : listener, POLLIN, 0}, {sigfd, POLLIN, 0},
+    int timeout_ms = -1;
+    if (listen_again) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(*listen_again - std::chrono::steady_clock::now());
+      if (left.count() <= 0) listen_again.reset();
+      else timeout_ms = static_cast<int>(left.count());
+    }
+    std::vector<pollfd> pfds{{listen_again ? -1 : listener, POLLIN, 0}, {sigfd, POLLIN, 0},
                              {options.watch_fd, POLLIN, 0}, {verifier.ready_fd(), POLLIN, 0}};
     for (int c : clients) pfds.push_back({c, POLLIN, 0});
     const size_t first_link = pfds.size();
     for (const auto& [fd, id] : d.links) pfds.push_back({fd, POLLIN, 0});
-    int ready = poll(pfds.data(), pfds.size(), listen_pause_ms > 0 ? listen_pause_ms : -1);
-    if (ready < 0 && errno != EINTR) break;
-    if (ready == 0) listen_pause_ms = 0;
+    if (poll(pfds.data(), pfds.size(), timeout_ms) < 0 && errno != EINTR) break;
     if (options.watch_fd >= 0 && (pfds[2].revents & (POLLIN | POLLHUP | POLLERR))) break;
     if (pfds[1].revents & POLLIN) {
       signalfd_siginfo si;
@@ -648,7 +695,7 @@ Status RunDaemon(const DaemonOptions& options) {
     if (pfds[0].revents & POLLIN) {
       int c = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (c >= 0) keep.push_back(c);
-      else if (errno == EMFILE || errno == ENFILE) listen_pause_ms = 100;
+      else if (errno == EMFILE || errno == ENFILE) listen_again = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
     }
     for (size_t i = first_link; i < pfds.size(); ++i)
       if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) d.ServePlatform(pfds[i].fd);
@@ -656,7 +703,7 @@ Status RunDaemon(const DaemonOptions& options) {
     // dropped rather than stalling every other client and enclave this daemon serves.
     auto answer = [&](int c, const nlohmann::json& reply) {
       if (SendMessage(c, reply).ok()) keep.push_back(c);
-      else closer.Close(c);
+      else closer.Close(c, Peer(c).uid);
     };
     if (pfds[3].revents & POLLIN)
       for (LaunchJob& job : verifier.TakeFinished()) {
@@ -670,12 +717,19 @@ Status RunDaemon(const DaemonOptions& options) {
         keep.push_back(c);
         continue;
       }
+      const ucred peer = Peer(c);
+      // A user whose closer is stuck is not read from any more: each message could bring
+      // up to 253 more descriptors for it to hold. Its connections go, unread.
+      if (closer.Pending(peer.uid) > kMaxPendingCloses) {
+        closer.Close(c, peer.uid);
+        continue;
+      }
       std::vector<int> refused;
       auto msg = ReceiveMessage(c, &refused);
-      closer.Close(refused);
+      closer.Close(refused, peer.uid);
       if (!msg.ok()) {
         if (msg.status().code() != Code::kUnavailable) (void)SendMessage(c, ErrorReply(msg.status()));
-        closer.Close(c);
+        closer.Close(c, peer.uid);
         continue;
       }
       std::string op = StringField(msg->body, "op", "");
@@ -685,7 +739,6 @@ Status RunDaemon(const DaemonOptions& options) {
       } else if (op == "status") {
         reply = d.Status();
       } else if (op == "launch") {
-        const ucred peer = Peer(c);
         auto queued = launching.find(peer.uid);
         if (launches >= kMaxLaunches || (queued != launching.end() && queued->second >= kMaxLaunchesPerUser)) {
           reply = ErrorReply(Status(Code::kUnavailable,
@@ -693,10 +746,10 @@ Status RunDaemon(const DaemonOptions& options) {
               std::to_string(kMaxLaunches) + " in all); try again when one has been answered"));
         } else {
           LaunchJob job;
+          job.peer = peer;
           auto refused_launch = d.BeginLaunch(msg->body, msg->fds, job);
           if (!refused_launch) {
             job.client = c;
-            job.peer = peer;
             ++launches;
             ++launching[peer.uid];
             verifier.Submit(std::move(job));
@@ -710,7 +763,7 @@ Status RunDaemon(const DaemonOptions& options) {
         reply = info.ok() ? *info : ErrorReply(info.status());
       } else if (op == "stop") {
         // A root daemon's socket is open to every user; stopping it is not.
-        const uid_t uid = Peer(c).uid;
+        const uid_t uid = peer.uid;
         if (uid == 0 || uid == geteuid()) {
           reply = {{"ok", true}, {"stopping", true}};
           running = false;
@@ -722,13 +775,13 @@ Status RunDaemon(const DaemonOptions& options) {
       } else {
         reply = ErrorReply(InvalidArgument("unknown platform request '" + op + "'"));
       }
-      closer.Close(msg->fds);
+      closer.Close(msg->fds, peer.uid);
       answer(c, reply);
     }
     clients = std::move(keep);
   }
-  for (int c : clients) closer.Close(c);
-  for (const auto& [fd, id] : d.links) closer.Close(fd);
+  for (int c : clients) closer.Close(c, Peer(c).uid);
+  for (const auto& [fd, id] : d.links) closer.Close(fd, d.link_uid[fd]);
   close(listener);
   close(sigfd);
   unlink(options.socket_path.c_str());

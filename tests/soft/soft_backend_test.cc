@@ -401,7 +401,7 @@ TEST(SoftBackend, CreatingAndDestroyingEnclavesLeavesNoDescriptorsBehind) {
   }
   EXPECT_EQ(OpenDescriptors(getpid()), host_before);
   // The daemon lets go of an enclave's link when the process ends, which takes a moment.
-  for (int i = 0; i < 200 && OpenDescriptors(daemon) != daemon_before; ++i)
+  for (int i = 0; i < 1000 && OpenDescriptors(daemon) != daemon_before; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(OpenDescriptors(daemon), daemon_before);
 }
@@ -972,8 +972,22 @@ TEST(PlatformCli, AnEphemeralDaemonTakesItsStateWithIt) {
   EXPECT_TRUE(fs::exists(dir / "state" / "root.key"));
   out = RunCommand(cli + " platform stop --socket " + sock, &rc);
   EXPECT_EQ(rc, 0) << out;
-  for (int i = 0; i < 100 && fs::exists(dir / "state"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 1000 && fs::exists(dir / "state"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_FALSE(fs::exists(dir / "state"));
+
+  // Never state another daemon may keep its root key in; and a start that fails removes nothing.
+  out = RunCommand(cli + " platform start --socket " + sock + " --state " + (dir / "kept").string(), &rc);
+  ASSERT_EQ(rc, 0) << out;
+  out = RunCommand(cli + " platform start --ephemeral --socket " + (dir / "q.sock").string() + " --state " +
+                       (dir / "kept").string(), &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("--ephemeral needs a state directory that does not exist yet"), std::string::npos) << out;
+  out = RunCommand(cli + " platform start --ephemeral --socket " + sock + " --state " + (dir / "fresh").string(), &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("already running"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(dir / "kept" / "root.key"));
+  RunCommand(cli + " platform stop --socket " + sock, &rc);
+  EXPECT_TRUE(fs::exists(dir / "kept" / "root.key"));
   fs::remove_all(dir);
 }
 

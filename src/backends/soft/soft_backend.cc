@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,22 +46,27 @@ bool OnlyRootOrWeCanChange(const std::string& path) {
          (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-bool Usable(const std::string& dir, const char* program) {
-  const std::string p = dir + "/" + program;
-  return access(p.c_str(), X_OK) == 0 && OnlyRootOrWeCanChange(p);
-}
-
 // Where the confide tools live: $CONFIDE_TOOLS_DIR, the build tree, or the install prefix;
-// the first that holds both programs, in a directory only root or we can change.
+// the first that holds both programs, where the directory and the programs are root's or
+// ours and writable by their owner alone.
 Result<std::string> ToolsDir() {
   const char* env = secure_getenv("CONFIDE_TOOLS_DIR");  // not for set-user-ID programs
+  std::string passed_over;
   for (std::string dir : {std::string(env ? env : ""), std::string(CONFIDE_BUILD_BINDIR),
-                          std::string(CONFIDE_INSTALL_BINDIR)})
-    if (!dir.empty() && OnlyRootOrWeCanChange(dir) && Usable(dir, "confide") && Usable(dir, "confide-enclave-runtime"))
-      return dir;
+                          std::string(CONFIDE_INSTALL_BINDIR)}) {
+    if (dir.empty()) continue;
+    const std::string tool = dir + "/confide", runtime = dir + "/confide-enclave-runtime";
+    if (access(tool.c_str(), X_OK) != 0 || access(runtime.c_str(), X_OK) != 0) continue;
+    if (OnlyRootOrWeCanChange(dir) && OnlyRootOrWeCanChange(tool) && OnlyRootOrWeCanChange(runtime)) return dir;
+    passed_over += " " + dir;
+  }
+  if (!passed_over.empty())
+    return PermissionDenied("the confide and confide-enclave-runtime programs were passed over in" + passed_over +
+                            ": the directory or a program belongs to another user or may be written by its group "
+                            "or others, and whatever runs from there would run with your rights (chmod g-w,o-w)");
   return NotFound(
-      "the confide and confide-enclave-runtime programs were not found in a directory only root or you can change "
-      "(looked in $CONFIDE_TOOLS_DIR, " + std::string(CONFIDE_BUILD_BINDIR) + " and " + CONFIDE_INSTALL_BINDIR + ")");
+      "the confide and confide-enclave-runtime programs were not found (looked in $CONFIDE_TOOLS_DIR, " +
+      std::string(CONFIDE_BUILD_BINDIR) + " and " + CONFIDE_INSTALL_BINDIR + ")");
 }
 
 // A development daemon private to this process, started when no platform daemon runs. It
@@ -98,6 +104,12 @@ class PrivateDaemon {
       return IoError("cannot start a development platform daemon (" + prog + "): " + strerror(rc));
     }
     for (int i = 0; i < 500; ++i) {  // up to 5 s for the socket to answer
+      int status;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        close(pipefd[1]);
+        return Status(Code::kUnavailable, "the development platform daemon (" + prog + ") exited at once, status " +
+                                              std::to_string(status) + "; its reason is on this process's stderr");
+      }
       auto s = platform::ConnectTo(sock);
       if (s.ok()) {
         close(*s);
