@@ -159,8 +159,8 @@ void VerifyImage(LaunchJob& job) {
   munmap(map, size);
 }
 
-// Reads and verifies launch images on worker threads. An image of up to 1 GiB takes about
-// a second to copy and measure; on the main loop it would stall every user's requests and
+// Verifies launch images on worker threads. An image of up to 1 GiB takes seconds to
+// measure; on the main loop it would stall every user's requests and
 // every running enclave's key and quote requests for that long, as often as anyone launched
 // one. Launches wait for one another; nothing else does.
 class ImageVerifier {
@@ -267,8 +267,8 @@ struct Daemon {
   }
 
   // The checks of a launch request that need no reading: a job for the verifier, or the
-  // error reply. Takes the descriptors ([image, channel, lifeline]) either way.
-  // job.peer is the client's.
+  // error reply. Takes the descriptors ([image, channel, lifeline]) either way; job.peer
+  // holds the client's credentials already.
   std::optional<nlohmann::json> BeginLaunch(const nlohmann::json& req, std::vector<int>& fds, LaunchJob& job) {
     auto fail = [&](const confide::Status& s) {
       closer->Close(fds, job.peer.uid);
