@@ -372,6 +372,35 @@ TEST(SoftBackend, WithoutADaemonTheHostStartsAPrivateDevelopmentOne) {
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_TRUE((*e)->development());
   EXPECT_TRUE(Echo(**e, "private daemon").ok());
+
+  // Killed, it is replaced by the next creation, and what it left (its state) is removed.
+  pid_t daemon = -1;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string pid, comm, state;
+    pid_t ppid = 0;
+    if (stat >> pid >> comm >> state >> ppid && ppid == getpid() && comm == "(confide)") daemon = std::stoi(pid);
+  }
+  ASSERT_GT(daemon, 0) << "no private daemon among this process's children";
+  std::string cmdline;
+  std::getline(std::ifstream("/proc/" + std::to_string(daemon) + "/cmdline"), cmdline, '\n');
+  const std::string state_dir = cmdline.substr(cmdline.find("--state") + 8, cmdline.find('\0', cmdline.find("--state") + 8) -
+                                                                                 cmdline.find("--state") - 8);
+  ASSERT_TRUE(fs::exists(fs::path(state_dir) / "root.key")) << state_dir;
+  ASSERT_EQ(kill(daemon, SIGKILL), 0);
+  auto dead = [&] {  // a zombie: this process has not reaped it
+    std::string pid, comm, state;
+    std::ifstream("/proc/" + std::to_string(daemon) + "/stat") >> pid >> comm >> state;
+    return state == "Z";
+  };
+  for (int i = 0; i < 500 && !dead(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(dead());
+  auto again = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(Echo(**again, "a new private daemon").ok());
+  EXPECT_FALSE(fs::exists(state_dir)) << "the killed daemon's state is left behind";
+  EXPECT_NE(waitpid(daemon, nullptr, WNOHANG), 0) << "the killed daemon was not reaped";  // -1: already reaped
+
   EnclaveOptions sim;
   sim.backend = BackendKind::kSim;
   auto s = Enclave::Create(RAW_ENCLAVE, kTables, sim);

@@ -19,6 +19,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -75,7 +76,22 @@ class PrivateDaemon {
  public:
   Result<std::string> SocketPath() {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!socket_.empty()) return socket_;
+    if (!socket_.empty()) {
+      auto alive = platform::ConnectTo(socket_, 5);
+      if (alive.ok()) {
+        close(*alive);
+        return socket_;
+      }
+      if (alive.status().code() != Code::kUnavailable) return alive.status();
+      // It ended (killed, say): reap it, remove what it left (a killed daemon leaves its
+      // state, root key included) and start another.
+      close(watch_write_end_);  // ends it, if it somehow still runs
+      for (int i = 0; i < 500 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::error_code ignored;
+      std::filesystem::remove_all(socket_.substr(0, socket_.rfind('/')), ignored);
+      socket_.clear();
+    }
     CONFIDE_ASSIGN_OR_RETURN(std::string tools, ToolsDir());
     const char* tmp = secure_getenv("TMPDIR");
     std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/confide-platform-XXXXXX";
@@ -115,6 +131,7 @@ class PrivateDaemon {
         close(*s);
         socket_ = sock;
         watch_write_end_ = pipefd[1];
+        pid_ = pid;
         return socket_;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -126,7 +143,8 @@ class PrivateDaemon {
  private:
   std::mutex mu_;
   std::string socket_;
-  int watch_write_end_ = -1;  // kept open for the life of the process
+  int watch_write_end_ = -1;  // kept open for the life of the daemon
+  pid_t pid_ = -1;
 };
 
 PrivateDaemon& Private() {
