@@ -159,7 +159,8 @@ Runner AddPlatform(CLI::App& root) {
   start->add_flag("--refuse-debug", a->refuse_debug, "launch policy: refuse images signed with Debug=1");
   start->add_option("--watch-fd", a->watch_fd, "exit when this inherited descriptor reaches EOF")->group("");
   start->add_flag("--ephemeral", a->ephemeral,
-                  "remove the state directory (root key: what was sealed) when the daemon ends");
+                  "remove the state directory (root key: what was sealed) when the daemon ends, and the "
+                  "socket's directory if it is empty then");
   start->add_option("--cert", a->cert, "install this platform certificate (for the key of 'platform csr') into the state");
   start->add_option("--chain", a->chain, "install the platform certificate's issuers (PEM bundle)");
   start->add_option("--collateral", a->collateral, "install collateral (TCB info, CRLs) to serve to verifiers");

@@ -632,8 +632,11 @@ Status RunDaemon(const DaemonOptions& options) {
   struct RemoveState {
     const DaemonOptions& o;
     ~RemoveState() {
+      if (!o.ephemeral) return;
       std::error_code ignored;
-      if (o.ephemeral) std::filesystem::remove_all(o.state_dir, ignored);
+      std::filesystem::remove_all(o.state_dir, ignored);
+      // And the socket's directory, if nothing else is left in it (a private daemon's).
+      std::filesystem::remove(std::filesystem::path(o.socket_path).parent_path(), ignored);
     }
   } remove_state{options};
 

@@ -25,7 +25,8 @@ struct DaemonOptions {
   // End when this descriptor reports EOF: a pipe whose other end the starting host holds,
   // so a private development daemon never outlives its host. -1: no such pipe.
   int watch_fd = -1;
-  // Remove the state directory when the daemon ends (the private daemon a host starts).
+  // Remove the state directory when the daemon ends, and the socket's directory if it is
+  // empty then (the private daemon a host starts).
   bool ephemeral = false;
   // confide-enclave-runtime; empty: next to this program's own executable.
   std::string runtime_path;

@@ -388,13 +388,15 @@ TEST(SoftBackend, WithoutADaemonTheHostStartsAPrivateDevelopmentOne) {
                                                                                  cmdline.find("--state") - 8);
   ASSERT_TRUE(fs::exists(fs::path(state_dir) / "root.key")) << state_dir;
   ASSERT_EQ(kill(daemon, SIGKILL), 0);
-  auto dead = [&] {  // a zombie: this process has not reaped it
-    std::string pid, comm, state;
-    std::ifstream("/proc/" + std::to_string(daemon) + "/stat") >> pid >> comm >> state;
-    return state == "Z";
+  // Gone once its socket refuses connections (its threads may outlive the main one briefly).
+  const std::string old_socket = (fs::path(state_dir).parent_path() / "platform.sock").string();
+  auto gone = [&] {
+    auto c = platform::ConnectTo(old_socket, 1);
+    if (c.ok()) close(*c);
+    return !c.ok() && c.status().code() == Code::kUnavailable;
   };
-  for (int i = 0; i < 500 && !dead(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(dead());
+  for (int i = 0; i < 500 && !gone(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(gone());
   auto again = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_TRUE(Echo(**again, "a new private daemon").ok());
@@ -1003,6 +1005,9 @@ TEST(PlatformCli, AnEphemeralDaemonTakesItsStateWithIt) {
   EXPECT_EQ(rc, 0) << out;
   for (int i = 0; i < 1000 && fs::exists(dir / "state"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_FALSE(fs::exists(dir / "state"));
+  for (int i = 0; i < 1000 && fs::exists(dir); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(fs::exists(dir)) << "the socket's directory, empty now, stays";
+  fs::create_directories(dir);
 
   // Never state another daemon may keep its root key in; and a start that fails removes nothing.
   out = RunCommand(cli + " platform start --socket " + sock + " --state " + (dir / "kept").string(), &rc);
