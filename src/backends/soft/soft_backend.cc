@@ -102,8 +102,8 @@ class PrivateDaemon {
     std::string prog = tools + "/confide";
     // --ephemeral: the state (root key, development CA) goes with the daemon, so what it
     // sealed unseals only while this process lives.
-    std::vector<std::string> args = {prog,   "platform", "start",           "--foreground", "--development",
-                                     "--ephemeral", "--socket", sock, "--state", dir + "/state", "--watch-fd", "3"};
+    std::vector<std::string> args = {prog, "platform", "start", "--foreground", "--development", "--ephemeral",
+                                     "--socket", sock, "--state", dir + "/state", "--watch-fd", "3"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
