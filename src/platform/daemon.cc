@@ -48,18 +48,8 @@ nlohmann::json ErrorReply(const Status& s) {
   return {{"ok", false}, {"code", std::string(CodeName(s.code()))}, {"error", s.message()}};
 }
 
-// The credentials of a client, as the kernel saw them when it connected. If the kernel does
-// not say, ids nobody has (-1): never root's.
-ucred Peer(int sock) {
-  const ucred unknown{0, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
-  ucred peer = unknown;
-  socklen_t len = sizeof peer;
-  return getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 ? peer : unknown;
-}
-
 // A string field of a message, or `fallback` when it is absent or not a string: messages come
 // from other processes, and a field of the wrong type must not throw.
-
 std::string StringField(const nlohmann::json& message, const char* key, const char* fallback) {
   auto it = message.find(key);
   return it != message.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
@@ -244,9 +234,12 @@ struct Daemon {
   std::unique_ptr<AttestationIdentity> attestation;  // quotes: attestation key + platform chain
   // Each enclave's platform connection, and who is at the other end (from the verified image,
   // never from the enclave's own words).
-  std::map<int, platform_services::Identity> links;  // daemon's end of the socketpair -> identity
-  std::map<pid_t, int> link_of;                       // enclave pid -> its link
-  std::map<int, uid_t> link_uid;                      // link -> the user its enclave runs as
+  struct Link {
+    platform_services::Identity identity;
+    uid_t uid;  // the user the enclave runs as
+  };
+  std::map<int, Link> links;     // daemon's end of the socketpair -> its enclave
+  std::map<pid_t, int> link_of;  // enclave pid -> its link
   UnixTime started = Now();
   bool memfd_secret = false;
   Closer* closer = nullptr;  // every descriptor others sent us is closed there
@@ -353,9 +346,8 @@ struct Daemon {
     close(platform_pair[1]);
     // Non-blocking: an enclave that stops reading its replies must not stall the daemon.
     fcntl(platform_pair[0], F_SETFL, O_NONBLOCK);
-    links[platform_pair[0]] = platform_services::IdentityOf(*img);
+    links[platform_pair[0]] = Link{platform_services::IdentityOf(*img), peer.uid};
     link_of[pid] = platform_pair[0];
-    link_uid[platform_pair[0]] = peer.uid;
     closer->Close(fds, peer.uid);
     enclaves[pid] = HexEncode(img->mrenclave);
     return {{"ok", true},
@@ -432,9 +424,10 @@ struct Daemon {
   }
 
   void DropLink(int fd) {
-    if (links.erase(fd) == 0) return;
-    closer->Close(fd, link_uid[fd]);  // its queue may hold descriptors the enclave sent
-    link_uid.erase(fd);
+    auto link = links.find(fd);
+    if (link == links.end()) return;
+    closer->Close(fd, link->second.uid);  // its queue may hold descriptors the enclave sent
+    links.erase(link);
     for (auto it = link_of.begin(); it != link_of.end(); ++it)
       if (it->second == fd) {
         link_of.erase(it);
@@ -454,14 +447,14 @@ struct Daemon {
     bool truncated = false;  // then n is kMaxMessageBytes + 1, and Serve refuses the size
     ssize_t n = ReceiveWithDescriptors(fd, buf.data(), buf.size(), &attached, &truncated);
     const int error = errno;
-    closer->Close(attached, link_uid[fd]);
+    closer->Close(attached, it->second.uid);
     if (n < 0 && (error == EAGAIN || error == EINTR)) return;
     if (n <= 0) {
       DropLink(fd);
       return;
     }
     // An oversized request arrives truncated to kMaxMessageBytes + 1; Serve refuses its size.
-    Bytes reply = keys->Serve(it->second, ByteSpan(buf.data(), static_cast<size_t>(n)));
+    Bytes reply = keys->Serve(it->second.identity, ByteSpan(buf.data(), static_cast<size_t>(n)));
     SecureZero(buf);
     ssize_t w = write(fd, reply.data(), reply.size());
     SecureZero(reply);  // may hold a derived key
@@ -667,8 +660,7 @@ Status RunDaemon(const DaemonOptions& options) {
   // hold descriptors) without end.
   constexpr int kMaxLaunchesPerUser = 4, kMaxLaunches = 32;
   constexpr size_t kMaxPendingCloses = 256;
-  std::map<uid_t, int> launching;
-  int launches = 0;
+  std::map<uid_t, int> launching;  // users with launches in flight -> how many
   std::vector<int> clients;
   bool running = true;
   // Out of descriptors, the listener rests until then (accepting would fail at once again).
@@ -684,7 +676,7 @@ Status RunDaemon(const DaemonOptions& options) {
                              {options.watch_fd, POLLIN, 0}, {verifier.ready_fd(), POLLIN, 0}};
     for (int c : clients) pfds.push_back({c, POLLIN, 0});
     const size_t first_link = pfds.size();
-    for (const auto& [fd, id] : d.links) pfds.push_back({fd, POLLIN, 0});
+    for (const auto& [fd, link] : d.links) pfds.push_back({fd, POLLIN, 0});
     if (poll(pfds.data(), pfds.size(), timeout_ms) < 0 && errno != EINTR) break;
     if (options.watch_fd >= 0 && (pfds[2].revents & (POLLIN | POLLHUP | POLLERR))) break;
     if (pfds[1].revents & POLLIN) {
@@ -706,11 +698,10 @@ Status RunDaemon(const DaemonOptions& options) {
     // dropped rather than stalling every other client and enclave this daemon serves.
     auto answer = [&](int c, const nlohmann::json& reply) {
       if (SendMessage(c, reply).ok()) keep.push_back(c);
-      else closer.Close(c, Peer(c).uid);
+      else closer.Close(c, PeerCredentials(c).uid);
     };
     if (pfds[3].revents & POLLIN)
       for (LaunchJob& job : verifier.TakeFinished()) {
-        --launches;
         if (--launching[job.peer.uid] == 0) launching.erase(job.peer.uid);
         answer(job.client, d.FinishLaunch(job));
       }
@@ -720,7 +711,7 @@ Status RunDaemon(const DaemonOptions& options) {
         keep.push_back(c);
         continue;
       }
-      const ucred peer = Peer(c);
+      const ucred peer = PeerCredentials(c);
       // A user whose closer is stuck is not read from any more: each message could bring
       // up to 253 more descriptors for it to hold. Its connections go, unread.
       if (closer.Pending(peer.uid) > kMaxPendingCloses) {
@@ -742,6 +733,8 @@ Status RunDaemon(const DaemonOptions& options) {
       } else if (op == "status") {
         reply = d.Status();
       } else if (op == "launch") {
+        int launches = 0;
+        for (const auto& [uid, count] : launching) launches += count;
         auto queued = launching.find(peer.uid);
         if (launches >= kMaxLaunches || (queued != launching.end() && queued->second >= kMaxLaunchesPerUser)) {
           reply = ErrorReply(Status(Code::kUnavailable,
@@ -753,7 +746,6 @@ Status RunDaemon(const DaemonOptions& options) {
           auto refused_launch = d.BeginLaunch(msg->body, msg->fds, job);
           if (!refused_launch) {
             job.client = c;
-            ++launches;
             ++launching[peer.uid];
             verifier.Submit(std::move(job));
             continue;  // answered, and served again, once the image is verified
@@ -783,8 +775,8 @@ Status RunDaemon(const DaemonOptions& options) {
     }
     clients = std::move(keep);
   }
-  for (int c : clients) closer.Close(c, Peer(c).uid);
-  for (const auto& [fd, id] : d.links) closer.Close(fd, d.link_uid[fd]);
+  for (int c : clients) closer.Close(c, PeerCredentials(c).uid);
+  for (const auto& [fd, link] : d.links) closer.Close(fd, link.uid);
   close(listener);
   close(sigfd);
   unlink(options.socket_path.c_str());

@@ -92,6 +92,13 @@ Result<Message> ReceiveMessage(int sock, std::vector<int>* refused) {
   return m;
 }
 
+ucred PeerCredentials(int sock) {
+  const ucred unknown{0, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
+  ucred peer = unknown;
+  socklen_t len = sizeof peer;
+  return getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 ? peer : unknown;
+}
+
 std::string DefaultSocketPath() {
   // secure_getenv: a set-user-ID program must not be pointed at a daemon of the caller's.
   const char* env = secure_getenv(kSocketEnv);
@@ -124,9 +131,8 @@ Result<int> ConnectTo(const std::string& path, int timeout_s) {
   }
   // Whoever can bind a socket at the path answers there. Only a daemon of root's or of our
   // own may receive our images and call channels, or speak for the platform.
-  ucred peer{};
-  socklen_t len = sizeof peer;
-  if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || (peer.uid != 0 && peer.uid != geteuid())) {
+  const ucred peer = PeerCredentials(s);
+  if (peer.uid != 0 && peer.uid != geteuid()) {
     close(s);
     return PermissionDenied("the process answering at " + path + " (pid " + std::to_string(peer.pid) +
                             ") runs as uid " + std::to_string(peer.uid) + ", neither root nor you (uid " +

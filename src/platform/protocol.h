@@ -2,6 +2,8 @@
 // SOCK_SEQPACKET datagram, with file descriptors attached through SCM_RIGHTS.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -30,6 +32,11 @@ Result<Message> ReceiveMessage(int sock, std::vector<int>* refused = nullptr);
 // kernel to close here); `*truncated` when the message was longer than `size`.
 ssize_t ReceiveWithDescriptors(int sock, void* buf, size_t size, std::vector<int>* fds, bool* truncated);
 void CloseFds(const std::vector<int>& fds);
+
+// The credentials of the process at the other end of a Unix socket, as the kernel saw them
+// when it connected (or listened). If the kernel does not say, ids nobody has (-1): never
+// root's.
+ucred PeerCredentials(int sock);
 
 // The socket path hosts use: $CONFIDE_PLATFORM_SOCKET, else /run/confide/platform.sock.
 std::string DefaultSocketPath();
