@@ -714,15 +714,29 @@ Bytes WithLargerBss(Bytes elf, uint64_t extra) {
   return elf;
 }
 
-// The raw enclave with 768 MiB more .bss, signed Debug=1 with a new key, in a sealed memfd:
-// ~0.5 s to measure here, and refused afterwards by a daemon run with --refuse-debug.
-Result<int> SlowToVerify(const fs::path& dir) {
+// What a launch request carries (image, channel, lifeline) for an image slow to verify: the
+// raw enclave with 768 MiB more .bss, signed Debug=1 with a new key, in a sealed memfd. It
+// takes ~0.5 s to measure here and is refused afterwards by a daemon run with --refuse-debug.
+// Closes its descriptors when it goes.
+struct SlowLaunch {
+  int image = -1, channel = -1, life[2] = {-1, -1};
+  ~SlowLaunch() {
+    for (int fd : {image, channel, life[0], life[1]})
+      if (fd >= 0) close(fd);
+  }
+  std::vector<int> fds() const { return {image, channel, life[1]}; }
+};
+
+Status MakeSlowLaunch(const fs::path& dir, SlowLaunch* l) {
   std::string unsigned_elf = RAW_ENCLAVE;
   unsigned_elf.replace(unsigned_elf.rfind(".signed.so"), std::string::npos, ".so");
   CONFIDE_ASSIGN_OR_RETURN(Bytes elf, ReadFile(unsigned_elf));
   CONFIDE_ASSIGN_OR_RETURN(Bytes big, SignWithNewKey(dir, WithLargerBss(elf, uint64_t{768} << 20),
                                                      "Debug=1\nNumHeapPages=16\nNumStackPages=16\nNumTCS=2\n"));
-  return CreateSealedMemfd(big, "big-image");
+  CONFIDE_ASSIGN_OR_RETURN(l->image, CreateSealedMemfd(big, "big-image"));
+  CONFIDE_ASSIGN_OR_RETURN(l->channel, CreateFixedSizeMemfd(soft::ChannelSize(2, 4096), "test-channel"));
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l->life) != 0) return IoError("socketpair failed");
+  return Status::Ok();
 }
 
 // Verifying a launch image takes as long as measuring it: ~0.5 s for 768 MiB of .bss here,
@@ -732,18 +746,14 @@ Result<int> SlowToVerify(const fs::path& dir) {
 // only after the launch's.
 TEST(PlatformDaemon, ALaunchBeingVerifiedDelaysNoOtherRequest) {
   Daemon d("--refuse-debug");  // the debug image is refused only after it is measured
-  auto img = SlowToVerify(d.dir());
-  ASSERT_TRUE(img.ok()) << img.status().ToString();
-  auto chan = CreateFixedSizeMemfd(soft::ChannelSize(2, 4096), "test-channel");
-  ASSERT_TRUE(chan.ok());
-  int life[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life), 0);
+  SlowLaunch slow;
+  Status made = MakeSlowLaunch(d.dir(), &slow);
+  ASSERT_TRUE(made.ok()) << made.ToString();
 
   auto launcher = platform::ConnectTo(d.socket());
   ASSERT_TRUE(launcher.ok());
   const auto sent = std::chrono::steady_clock::now();
-  ASSERT_TRUE(platform::SendMessage(*launcher, {{"op", "launch"}}, {*img, *chan, life[1]}).ok());
-  for (int fd : {*img, *chan, life[1]}) close(fd);
+  ASSERT_TRUE(platform::SendMessage(*launcher, {{"op", "launch"}}, slow.fds()).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   auto status = AskWithin5s(d.socket(), {{"op", "status"}});
   const auto answered = std::chrono::steady_clock::now();
@@ -761,28 +771,24 @@ TEST(PlatformDaemon, ALaunchBeingVerifiedDelaysNoOtherRequest) {
   std::cout << "[ status answered after " << ms(answered - sent) << " ms; the launch after " << ms(launched - sent)
             << " ms ]\n";
   close(*launcher);
-  close(life[0]);
 }
 
 // A user can keep at most 4 launches waiting for the verifiers (32 for all users together):
 // the fifth is answered at once, and the daemon holds no more of that user's work.
 TEST(PlatformDaemon, AUserCannotQueueLaunchesWithoutEnd) {
   Daemon d("--refuse-debug");
-  auto img = SlowToVerify(d.dir());
-  ASSERT_TRUE(img.ok()) << img.status().ToString();
-  auto chan = CreateFixedSizeMemfd(soft::ChannelSize(2, 4096), "test-channel");
-  ASSERT_TRUE(chan.ok());
-  int life[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life), 0);
+  SlowLaunch slow;
+  Status made = MakeSlowLaunch(d.dir(), &slow);
+  ASSERT_TRUE(made.ok()) << made.ToString();
   std::vector<int> launchers;
   for (int i = 0; i < 4; ++i) {  // ~0.5 s each to measure, two at a time
     auto c = platform::ConnectTo(d.socket());
     ASSERT_TRUE(c.ok());
-    ASSERT_TRUE(platform::SendMessage(*c, {{"op", "launch"}}, {*img, *chan, life[1]}).ok());
+    ASSERT_TRUE(platform::SendMessage(*c, {{"op", "launch"}}, slow.fds()).ok());
     launchers.push_back(*c);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  auto fifth = AskWithin5s(d.socket(), {{"op", "launch"}}, {*img, *chan, life[1]});
+  auto fifth = AskWithin5s(d.socket(), {{"op", "launch"}}, slow.fds());
   ASSERT_TRUE(fifth.ok()) << fifth.status().ToString();
   EXPECT_EQ((*fifth)["code"], "unavailable") << *fifth;
   EXPECT_NE((*fifth)["error"].get<std::string>().find("too many launches in progress (at most 4 per user"),
@@ -796,9 +802,8 @@ TEST(PlatformDaemon, AUserCannotQueueLaunchesWithoutEnd) {
     EXPECT_EQ(reply->body["code"], "policy_violation") << reply->body;
     close(c);
   }
-  auto again = platform::Request(d.socket(), {{"op", "launch"}}, {*img, *chan, life[1]}, 30);
+  auto again = platform::Request(d.socket(), {{"op", "launch"}}, slow.fds(), 30);
   EXPECT_EQ(again.status().code(), Code::kPolicyViolation) << again.status().ToString();  // taken again
-  for (int fd : {*img, *chan, life[0], life[1]}) close(fd);
 }
 
 // Closing a descriptor someone sent can block for as long as they like: the last close of a
