@@ -1,13 +1,10 @@
 #include "platform/daemon.h"
 
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -36,6 +33,7 @@
 #include "confide/platform_services.h"
 #include "confide/time.h"
 #include "platform/attestation_identity.h"
+#include "platform/launcher.h"
 #include "platform/protocol.h"
 
 namespace confide::platform {
@@ -222,11 +220,7 @@ class ImageVerifier {
 struct Daemon {
   DaemonOptions opt;
   std::string runtime;
-  // The runtime program in a sealed memfd nobody may read (mode 0111), made on the first
-  // launch. An enclave process exec'd from a file it cannot read is non-dumpable from its
-  // first instruction: no process of its user can ptrace it, open its /proc/PID/mem or take
-  // its descriptors (pidfd_getfd) in the moments before the runtime hardens itself.
-  int runtime_fd = -1;
+  Launcher launcher;  // starts the enclave processes
   std::map<pid_t, std::string> enclaves;  // pid -> mrenclave
   // Keys and reports for the enclaves launched here (root: <state>/root.key). Other platform
   // features (a quoter for remote attestation) attach to it.
@@ -237,9 +231,9 @@ struct Daemon {
   struct Link {
     platform_services::Identity identity;
     uid_t uid;  // the user the enclave runs as
+    pid_t pid;
   };
-  std::map<int, Link> links;     // daemon's end of the socketpair -> its enclave
-  std::map<pid_t, int> link_of;  // enclave pid -> its link
+  std::map<int, Link> links;  // daemon's end of the socketpair -> its enclave
   UnixTime started = Now();
   bool memfd_secret = false;
   Closer* closer = nullptr;  // every descriptor others sent us is closed there
@@ -256,6 +250,7 @@ struct Daemon {
             {"memfd_secret", memfd_secret},
             {"runtime", runtime},
             {"enclaves", enclaves.size()},
+            {"launcher_pid", launcher.pid()},
             {"started", FormatRfc3339(started)}};
   }
 
@@ -316,17 +311,6 @@ struct Daemon {
           "production (Debug=0) enclaves need memfd_secret(2): Linux >= 5.14 with secretmem enabled "
           "(secretmem.enable=1 on older kernels); this kernel does not provide it"));
 
-    if (runtime_fd < 0) {
-      auto program = ReadFile(runtime);
-      if (!program.ok()) return fail(program.status().WithContext("reading the enclave runtime"));
-      auto sealed = CreateSealedMemfd(*program, soft::kRuntimeProgram);
-      if (!sealed.ok()) return fail(sealed.status().WithContext("copying the enclave runtime"));
-      if (fchmod(*sealed, 0111) != 0) {
-        close(*sealed);
-        return fail(IoError(std::string("making the runtime copy unreadable failed: ") + strerror(errno)));
-      }
-      runtime_fd = *sealed;
-    }
     int platform_pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, platform_pair) != 0)
       return fail(IoError(std::string("socketpair failed: ") + strerror(errno)));
@@ -336,103 +320,42 @@ struct Daemon {
     uint64_t secret_bytes = img->config.num_heap_pages * image::kPageSize + (8ull << 20) +
                             img->config.num_tcs * (img->config.num_stack_pages * image::kPageSize + (128ull << 10)) +
                             (64ull << 20);
-    pid_t pid = fork();
-    if (pid < 0) {
-      close(platform_pair[0]);
-      close(platform_pair[1]);
-      return fail(IoError(std::string("fork failed: ") + strerror(errno)));
-    }
-    if (pid == 0) ExecRuntime(fds, platform_pair[1], peer, secret_bytes);
+    const int launch_fds[4] = {fds[0], fds[1], fds[2], platform_pair[1]};
+    auto pid = launcher.Launch(launch_fds, peer, secret_bytes);
     close(platform_pair[1]);
+    if (!pid.ok()) {
+      close(platform_pair[0]);
+      return fail(pid.status());
+    }
     // Non-blocking: an enclave that stops reading its replies must not stall the daemon.
     fcntl(platform_pair[0], F_SETFL, O_NONBLOCK);
-    links[platform_pair[0]] = Link{platform_services::IdentityOf(*img), peer.uid};
-    link_of[pid] = platform_pair[0];
+    links[platform_pair[0]] = Link{platform_services::IdentityOf(*img), peer.uid, *pid};
     closer->Close(fds, peer.uid);
-    enclaves[pid] = HexEncode(img->mrenclave);
+    enclaves[*pid] = HexEncode(img->mrenclave);
     return {{"ok", true},
-            {"pid", pid},
+            {"pid", *pid},
             {"mrenclave", HexEncode(img->mrenclave)},
             {"mrsigner", HexEncode(img->mrsigner)},
             {"debug", img->config.debug},
             {"development", opt.development}};
   }
 
-  // In the child: only async-signal-safe calls from here on (the verifier's threads may have
-  // held locks at the fork).
-  [[noreturn]] void ExecRuntime(const std::vector<int>& fds, int platform_fd, const ucred& peer,
-                                uint64_t secret_bytes) {
-    // Move descriptors above the target range first so dup2 never clobbers one we need.
-    int moved[4];
-    int src[4] = {fds[0], fds[1], fds[2], platform_fd};
-    for (int i = 0; i < 4; ++i) moved[i] = fcntl(src[i], F_DUPFD, 100);
-    int program = fcntl(runtime_fd, F_DUPFD_CLOEXEC, 100);
-    for (int i = 0; i < 4; ++i)
-      if (moved[i] < 0 || dup2(moved[i], soft::kImageFd + i) < 0) _exit(120);
-    // The program's descriptor goes right after them, close-on-exec: the runtime does not
-    // inherit it.
-    const int kProgramFd = soft::kPlatformFd + 1;
-    if (program < 0 || dup3(program, kProgramFd, O_CLOEXEC) < 0) _exit(120);
-    if (syscall(SYS_close_range, kProgramFd + 1, ~0u, 0) != 0) _exit(120);  // nothing else may reach the enclave
-    rlimit core{0, 0};
-    setrlimit(RLIMIT_CORE, &core);
-    if (geteuid() == 0) {
-      rlimit lock{secret_bytes, secret_bytes};
-      setrlimit(RLIMIT_MEMLOCK, &lock);
-    }
-    // Run the enclave as the host's user: a non-dumpable process of that user is out of the
-    // user's reach (no ptrace, no /proc/PID/mem), and never holds root's powers.
-    if (geteuid() == 0 && peer.uid != 0) {
-      // Keep CAP_IPC_LOCK alone across the uid switch and the exec (ambient), so the secret
-      // heap and stacks can be mapped without raising RLIMIT_MEMLOCK, which needs
-      // CAP_SYS_RESOURCE that containers often drop. It also keeps the enclave out of ptrace
-      // reach of its own user, whose processes lack that capability.
-      if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) _exit(121);
-      if (setgroups(0, nullptr) != 0 || setgid(peer.gid) != 0 || setuid(peer.uid) != 0) _exit(121);
-      __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-      __user_cap_data_struct data[2] = {};
-      data[0].effective = data[0].permitted = data[0].inheritable = 1u << CAP_IPC_LOCK;
-      if (syscall(SYS_capset, &hdr, data) != 0 ||
-          prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_IPC_LOCK, 0, 0) != 0) {
-        static const char kMsg[] = "platform daemon: cannot keep CAP_IPC_LOCK for an unprivileged enclave\n";
-        (void)!write(2, kMsg, sizeof kMsg - 1);
-        _exit(124);
-      }
-    }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(122);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    char* const argv[] = {const_cast<char*>(soft::kRuntimeProgram), nullptr};
-    char* const envp[] = {nullptr};
-    syscall(SYS_execveat, kProgramFd, "", argv, envp, AT_EMPTY_PATH);
-    static const char kMsg[] = "platform daemon: cannot exec the enclave runtime from its memfd\n";
-    (void)!write(2, kMsg, sizeof kMsg - 1);
-    _exit(127);
-  }
-
+  // Enclave processes are the launcher's children; only the launcher is ours.
   void Reap() {
     for (;;) {
-      int status;
-      pid_t pid = waitpid(-1, &status, WNOHANG);
+      pid_t pid = waitpid(-1, nullptr, WNOHANG);
       if (pid <= 0) break;
-      enclaves.erase(pid);
-      auto l = link_of.find(pid);
-      // DropLink erases the link_of entry itself: erasing `l` after it would erase twice.
-      if (l != link_of.end()) DropLink(l->second);
+      launcher.Ended(pid);
     }
   }
 
+  // The enclave's platform connection ended: so did the enclave, or it let go of its link.
   void DropLink(int fd) {
     auto link = links.find(fd);
     if (link == links.end()) return;
     closer->Close(fd, link->second.uid);  // its queue may hold descriptors the enclave sent
+    enclaves.erase(link->second.pid);
     links.erase(link);
-    for (auto it = link_of.begin(); it != link_of.end(); ++it)
-      if (it->second == fd) {
-        link_of.erase(it);
-        break;
-      }
   }
 
   // One platform-services request from the enclave at `fd`; every request gets a reply, a
@@ -606,6 +529,8 @@ Status RunDaemon(const DaemonOptions& options) {
     }
     close(state);
   }
+  // Now, while this process has one thread and no one else's descriptors.
+  CONFIDE_RETURN_IF_ERROR(d.launcher.Start(d.runtime));
   {
     // Created at first start, kept across restarts: sealed data outlives the daemon.
     auto root = platform_services::LoadOrCreateRootSecret(options.state_dir + "/root.key");

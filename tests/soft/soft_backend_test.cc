@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -151,6 +152,31 @@ TEST(SoftBackend, TheEnclaveProcessRunsFromAnUnreadableSealedCopyOfTheRuntime) {
   std::string name;
   std::getline(comm, name);
   EXPECT_EQ(name, "confide-enclave");
+}
+
+// A capability set of /proc/PID/status ("CapEff" ...), or ~0 when it cannot be read.
+uint64_t Capabilities(pid_t pid, const std::string& set) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(set + ":", 0) == 0) return std::stoull(line.substr(set.size() + 1), nullptr, 16);
+  return ~uint64_t{0};
+}
+
+// The enclave runs with CAP_IPC_LOCK alone (for its secret memory), whoever its host is. A
+// root host's enclave stays uid 0 but gets no other capability, not even through its exec:
+// with CAP_DAC_OVERRIDE it could read the 0111 runtime copy, and would start dumpable.
+TEST(SoftBackend, AnEnclaveHoldsNoCapabilityButIpcLockEvenForARootHost) {
+  Daemon d;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const pid_t pid = (*e)->process_id();
+  constexpr uint64_t kIpcLock = uint64_t{1} << 14;  // CAP_IPC_LOCK
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb"})
+    EXPECT_EQ(Capabilities(pid, set) & ~kIpcLock, 0u) << set << " of the enclave process";
+  if (geteuid() == 0) {  // the daemon runs as root: it dropped the rest of the bounding set too
+    EXPECT_EQ(Capabilities(pid, "CapBnd"), kIpcLock);
+    EXPECT_EQ(Capabilities(pid, "CapEff"), kIpcLock);
+  }
 }
 
 TEST(SoftBackend, ReplacingTheFileAfterLaunchHasNoEffectAndATamperedFileIsRefused) {
@@ -425,6 +451,9 @@ TEST(SoftBackend, CreatingAndDestroyingEnclavesLeavesNoDescriptorsBehind) {
     auto warm = Enclave::Create(RAW_ENCLAVE, kTables, Soft());  // first-use state (runtime copy, key caches)
     ASSERT_TRUE(warm.ok()) << warm.status().ToString();
   }
+  // Its link goes once its process has ended, which takes a moment.
+  for (int i = 0; i < 1000 && d.Status()["enclaves"] != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(d.Status()["enclaves"], 0);
   const size_t host_before = OpenDescriptors(getpid()), daemon_before = OpenDescriptors(daemon);
   for (int i = 0; i < 5; ++i) {
     auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
@@ -806,6 +835,63 @@ TEST(PlatformDaemon, AUserCannotQueueLaunchesWithoutEnd) {
   EXPECT_EQ(again.status().code(), Code::kPolicyViolation) << again.status().ToString();  // taken again
 }
 
+// Gets the daemon's closer for this test's user stuck: a child sends the daemon a TCP socket
+// set to linger for ever on unsent data, and lets go of it, so that only the daemon holds it
+// (or, if the daemon is quicker, the child's own close waits: never this test's). Its last
+// close blocks until the peer resets the connection, which ~StuckCloser does.
+class StuckCloser {
+ public:
+  explicit StuckCloser(const std::string& socket) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 4096;
+    setsockopt(listener_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);  // taken over by `peer_`
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(listen(listener_, 1), 0);
+    EXPECT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    int answered[2];
+    EXPECT_EQ(pipe2(answered, O_CLOEXEC), 0);
+    child_ = fork();
+    EXPECT_GE(child_, 0);
+    if (child_ == 0) {
+      int lingering = ::socket(AF_INET, SOCK_STREAM, 0);
+      setsockopt(lingering, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+      if (connect(lingering, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) _exit(2);
+      std::vector<char> chunk(65536, 'x');
+      while (send(lingering, chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {
+      }
+      linger forever{1, INT_MAX};
+      setsockopt(lingering, SOL_SOCKET, SO_LINGER, &forever, sizeof forever);
+      auto sender = platform::ConnectTo(socket);
+      if (!sender.ok() || !platform::SendMessage(*sender, {{"op", "status"}}, {lingering}).ok()) _exit(3);
+      close(lingering);
+      pollfd p{*sender, POLLIN, 0};
+      if (poll(&p, 1, 5000) != 1 || write(answered[1], "k", 1) != 1) _exit(4);  // the reply: it is queued
+      _exit(0);
+    }
+    close(answered[1]);
+    peer_ = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+    EXPECT_GE(peer_, 0);
+    pollfd p{answered[0], POLLIN, 0};
+    EXPECT_EQ(poll(&p, 1, 5000), 1);  // the daemon has answered the request that brought it
+    close(answered[0]);
+  }
+  ~StuckCloser() {
+    close(peer_);  // unread data: a reset, which ends the linger wherever it is
+    close(listener_);
+    int status = 0;
+    EXPECT_EQ(waitpid(child_, &status, 0), child_);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+
+ private:
+  int listener_ = -1, peer_ = -1;
+  pid_t child_ = -1;
+};
+
 // Closing a descriptor someone sent can block for as long as they like: the last close of a
 // TCP socket set to linger waits until its unsent data is taken, and here the peer takes
 // none. The daemon closes what others send on a thread of its own, so its main loop serves
@@ -813,49 +899,64 @@ TEST(PlatformDaemon, AUserCannotQueueLaunchesWithoutEnd) {
 // requests until the peer went away; SIGTERM did not help.)
 TEST(PlatformDaemon, ADescriptorWhoseCloseBlocksDoesNotStallTheDaemon) {
   Daemon d;
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int small = 4096;
-  setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);  // taken over by `peer`
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 1), 0);
-  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  // A child makes the lingering socket, sends it to the daemon and lets go of it, so that only
-  // the daemon holds it (or, if the daemon is quicker, the child's own close waits: never
-  // this test's).
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    int lingering = socket(AF_INET, SOCK_STREAM, 0);
-    setsockopt(lingering, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-    if (connect(lingering, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) _exit(2);
-    std::vector<char> chunk(65536, 'x');
-    while (send(lingering, chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {
-    }
-    linger forever{1, INT_MAX};
-    setsockopt(lingering, SOL_SOCKET, SO_LINGER, &forever, sizeof forever);
-    auto sender = platform::ConnectTo(d.socket());
-    if (!sender.ok() || !platform::SendMessage(*sender, {{"op", "status"}}, {lingering}).ok()) _exit(3);
-    close(lingering);
-    pollfd p{*sender, POLLIN, 0};
-    poll(&p, 1, 5000);  // the reply
-    _exit(0);
-  }
-  int peer = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-  ASSERT_GE(peer, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the status request is in
+  StuckCloser stuck(d.socket());
   auto r = AskWithin5s(d.socket(), {{"op", "status"}});
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   r = AskWithin5s(d.socket(), {{"op", "status"}});
   EXPECT_TRUE(r.ok()) << r.status().ToString();
-  close(peer);  // unread data: a reset, which ends the linger wherever it is
-  close(listener);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+// Where each descriptor of `pid` leads (readlink of /proc/PID/fd/N), by number.
+std::map<int, std::string> DescriptorTargets(pid_t pid) {
+  std::map<int, std::string> out;
+  const fs::path dir = "/proc/" + std::to_string(pid) + "/fd";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::error_code link_ec;
+    out[std::stoi(e.path().filename().string())] = fs::read_symlink(e.path(), link_ec).string();
+  }
+  return out;
+}
+
+// Enclave processes are started by the daemon's launcher, which never holds what clients
+// send: closing a descriptor whose close blocks on every close (a FUSE file whose server
+// does not answer the flush) would otherwise stall each new enclave before its exec. Here
+// the daemon's closer for this user is stuck and holds pipes a client sent; the launcher
+// holds only its socket, /dev/null and the runtime program, and launches go on.
+TEST(PlatformDaemon, EnclavesAreStartedByALauncherThatHoldsNoClientDescriptors) {
+  Daemon d;
+  const pid_t launcher = d.Status()["launcher_pid"].get<pid_t>();
+  ASSERT_GT(launcher, 0);
+  StuckCloser stuck(d.socket());
+  int pipes[8][2];
+  std::vector<int> sent;
+  for (auto& p : pipes) {
+    ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+    sent.push_back(p[0]);
+  }
+  auto r = AskWithin5s(d.socket(), {{"op", "status"}}, sent);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (auto& p : pipes) close(p[0]);
+  // The daemon still holds the pipes: they wait behind the stuck socket on its closer.
+  auto daemon_pipes = [&] {
+    int n = 0;
+    for (const auto& [fd, target] : DescriptorTargets(d.Status()["pid"].get<pid_t>())) n += target.rfind("pipe:", 0) == 0;
+    return n;
+  };
+  EXPECT_GE(daemon_pipes(), 8);
+
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_NE((*e)->process_id(), launcher);
+  std::map<int, std::string> held = DescriptorTargets(launcher);
+  ASSERT_FALSE(held.empty()) << "cannot read /proc/" << launcher << "/fd";
+  for (const auto& [fd, target] : held) {
+    const bool expected = (fd <= 2 && target == "/dev/null") || (fd == 3 && target.rfind("socket:", 0) == 0) ||
+                          target.find("memfd:confide-enclave-runtime") != std::string::npos;
+    EXPECT_TRUE(expected) << "the launcher holds descriptor " << fd << " -> " << target;
+  }
+  EXPECT_LE(held.size(), 5u);
+  for (auto& p : pipes) close(p[1]);
 }
 
 // A client that sends requests and never reads the replies fills its socket; the daemon
