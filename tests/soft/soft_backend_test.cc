@@ -1,6 +1,8 @@
 // The soft backend from the host's side: a real platform daemon (the confide CLI), real
 // enclave processes, the test enclave of tests/runtime.
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -530,6 +532,52 @@ TEST(SoftBackend, ADaemonThatNeverAnswersTimesOut) {
   EXPECT_EQ(r.status().code(), Code::kTimeout);
   EXPECT_NE(r.status().message().find("no answer on the platform socket in time"), std::string::npos)
       << r.status().ToString();
+}
+
+// A user without root gets the private development daemon, which cannot raise the
+// locked-memory limit that secret memory counts against: a debug enclave runs on ordinary
+// memory and its host says so and why on stderr; a production one is refused, naming the
+// limit rather than the kernel.
+TEST(SoftBackend, WithoutRootDebugEnclavesRunOnOrdinaryMemoryAndSayWhy) {
+  unsetenv("CONFIDE_PLATFORM_SOCKET");
+  ASSERT_NE(access("/run/confide/platform.sock", F_OK), 0)
+      << "a platform daemon runs at the default socket here; this test needs a machine without one";
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // the host, as nobody, with the usual default limit
+    rlimit lock{8 << 20, 8 << 20};
+    if (dup2(out[1], 2) < 0 || setrlimit(RLIMIT_MEMLOCK, &lock) != 0 || setgroups(0, nullptr) != 0 ||
+        setgid(65534) != 0 || setuid(65534) != 0)
+      _exit(10);
+    setenv("TMPDIR", "/tmp", 1);
+    {
+      auto debug = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+      if (!debug.ok()) {
+        std::fprintf(stderr, "debug enclave: %s\n", debug.status().ToString().c_str());
+        _exit(11);
+      }
+    }
+    auto release = Enclave::Create(RAW_ENCLAVE_RELEASE, kTables, Soft());
+    std::fprintf(stderr, "release enclave: %s\n", release.status().ToString().c_str());
+    _exit(release.ok() ? 12 : 0);
+  }
+  close(out[1]);
+  std::string said;
+  char buf[4096];
+  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) said.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << said;
+  EXPECT_NE(said.find("warning: RLIMIT_MEMLOCK (8192 KiB) is too small for the secret memory"), std::string::npos)
+      << said;
+  EXPECT_NE(said.find("this debug enclave runs on ordinary memory"), std::string::npos) << said;
+  EXPECT_NE(said.find("release enclave: enclave_crashed"), std::string::npos) << said;
+  EXPECT_NE(said.find("a production (Debug=0) enclave never runs without secret memory: RLIMIT_MEMLOCK (8192 KiB)"),
+            std::string::npos) << said;
 }
 
 TEST(SoftBackend, NamedSocketWithoutADaemonIsAClearError) {

@@ -4,7 +4,9 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -112,6 +114,13 @@ std::unique_ptr<EnclaveProcess> EnclaveProcess::Launch(const std::string& path, 
       close_range(7, ~0u, 0);
     }
     if (o.no_new_privs) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (o.memlock_bytes != 0) {
+      rlimit lock{o.memlock_bytes, o.memlock_bytes};
+      // Root holds CAP_IPC_LOCK, which passes any limit; out of the bounding set, the exec
+      // does not give it back.
+      if (setrlimit(RLIMIT_MEMLOCK, &lock) != 0 || (geteuid() == 0 && prctl(PR_CAPBSET_DROP, CAP_IPC_LOCK, 0, 0, 0) != 0))
+        _exit(126);
+    }
     if (o.deny_memfd_secret) DenyMemfdSecret();
     execl(CONFIDE_ENCLAVE_RUNTIME, "confide-enclave-runtime", static_cast<char*>(nullptr));
     _exit(127);

@@ -25,6 +25,7 @@ struct LaunchOptions {
   bool no_new_privs = true;     // false: exec without PR_SET_NO_NEW_PRIVS (must be refused)
   bool extra_fd = false;        // leave descriptor 7 open (must be refused)
   bool deny_memfd_secret = false;  // a seccomp filter makes memfd_secret fail with ENOSYS
+  uint64_t memlock_bytes = 0;      // non-zero: this RLIMIT_MEMLOCK, and no CAP_IPC_LOCK to pass it
 };
 
 // An ocall handler: gets (ocall id, request frame), returns (code, reply bytes).

@@ -441,9 +441,38 @@ TEST(SoftRuntimeStart, ProductionImageRefusedWithoutMemfdSecret) {
   o.deny_memfd_secret = true;
   EnclaveState s{};
   std::string err = FailedStart(SOFT_TEST_ENCLAVE, o, &s);
-  EXPECT_NE(err.find("a production (Debug=0) enclave never runs without it"), std::string::npos) << err;
+  EXPECT_NE(err.find("a production (Debug=0) enclave never runs without secret memory: no memfd_secret on this kernel"),
+            std::string::npos) << err;
   EXPECT_NE(err.find("Linux >= 5.14"), std::string::npos) << err;
   EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
+// Every secret mapping counts against RLIMIT_MEMLOCK in full, and a daemon run by a user
+// other than root cannot raise it: the error (or, for a debug image, the warning) says that
+// is the cause, not the kernel.
+TEST(SoftRuntimeStart, ProductionImageRefusedNamingATooSmallMemlockLimit) {
+  LaunchOptions o;
+  o.memlock_bytes = 64 << 10;
+  EnclaveState s{};
+  std::string err = FailedStart(SOFT_TEST_ENCLAVE, o, &s);
+  EXPECT_NE(err.find("never runs without secret memory: RLIMIT_MEMLOCK (64 KiB) is too small"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("raise ulimit -l, or use a platform daemon run as root"), std::string::npos) << err;
+  EXPECT_EQ(err.find("no memfd_secret"), std::string::npos) << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
+TEST(SoftRuntimeStart, DebugImageRunsWithWarningUnderATooSmallMemlockLimit) {
+  LaunchOptions o;
+  o.memlock_bytes = 64 << 10;
+  auto e = Start(SOFT_TEST_ENCLAVE_DEBUG, o);
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(e->reason().find("warning: RLIMIT_MEMLOCK (64 KiB) is too small"), std::string::npos) << e->reason();
+  EXPECT_NE(e->reason().find("runs on ordinary memory"), std::string::npos) << e->reason();
+  FrameWriter w;
+  const char text[] = "still works";
+  w.Buffer(text, sizeof text);
+  EXPECT_TRUE(e->Call(0, kEcho, w.Finish()).ok());
 }
 
 TEST(SoftRuntimeStart, DebugImageRunsWithWarningWithoutMemfdSecret) {

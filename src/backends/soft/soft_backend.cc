@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -226,6 +227,11 @@ class SoftBackend : public Backend {
     pid_ = static_cast<pid_t>(pid->get<int64_t>());
     development_ = development->get<bool>();
     CONFIDE_RETURN_IF_ERROR(WaitReady());
+    // A ready enclave's reason is a warning (a debug image on ordinary memory): the enclave
+    // process has no terminal of its own, so its host tells its user.
+    const auto& h = channel_.header();
+    if (h.reason[0] != '\0')
+      std::fprintf(stderr, "confide: enclave (pid %d): %.*s\n", pid_, static_cast<int>(strnlen(h.reason, sizeof h.reason)), h.reason);
     stop_reaper_ = eventfd(0, EFD_CLOEXEC);
     if (stop_reaper_ < 0) return IoError(std::string("eventfd failed: ") + strerror(errno));
     reaper_ = std::thread([this] { Reap(); });

@@ -12,7 +12,8 @@ inline constexpr size_t kBootstrapArenaBytes = 8u << 20;
 
 // The heap behind malloc; AddArena on it switches new allocations to the enclave heap.
 SecretHeap& ProcessHeap();
-// False when the start-up arena had to fall back to ordinary memory (no secretmem).
-bool BootstrapArenaIsSecret();
+// 0 when the start-up arena is secret memory; else the errno memfd_secret failed with, and
+// the arena is ordinary memory (only a debug image gets further then).
+int BootstrapArenaSecretError();
 
 }  // namespace confide::soft

@@ -163,25 +163,38 @@ image::EnclaveConfig LoadConfig() {
   return img->config;
 }
 
+// Why the enclave gets no secret memory, from the errno memfd_secret or its mapping failed
+// with: the kernel lacks it, or the locked-memory limit (which every secret mapping counts
+// against in full) is too small: a daemon run by a user other than root cannot raise it.
+bool KernelLacksSecretMemory(int err) { return err == ENOSYS || err == EPERM || err == EINVAL; }
+
+std::string NoSecretMemory(int err) {
+  if (KernelLacksSecretMemory(err)) return "no memfd_secret on this kernel (" + Errno(err) + ")";
+  rlimit lock{};
+  getrlimit(RLIMIT_MEMLOCK, &lock);
+  std::string limit = lock.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(lock.rlim_cur >> 10) + " KiB";
+  if (err == EAGAIN || err == ENOMEM)
+    return "RLIMIT_MEMLOCK (" + limit + ") is too small for the secret memory (" + Errno(err) +
+           "; raise ulimit -l, or use a platform daemon run as root)";
+  return "secret memory could not be mapped (" + Errno(err) + ")";
+}
+
 void CreateHeap(const image::EnclaveConfig& cfg) {
   size_t bytes = static_cast<size_t>(cfg.num_heap_pages) * kPage;
   int err = 0;
   void* heap = MapSecret(bytes, nullptr, &err);
-  bool boot_secret = BootstrapArenaIsSecret();
-  if (heap == nullptr || !boot_secret) {
-    bool no_secretmem = !boot_secret || err == ENOSYS || err == EPERM || err == EINVAL;
-    if (!no_secretmem)
-      Fail("allocating the enclave heap (" + std::to_string(bytes) + " bytes of secret memory) failed: " +
-           Errno(err) + " (RLIMIT_MEMLOCK must cover NumHeapPages, the stacks and the image's data)");
+  const int boot_err = BootstrapArenaSecretError();
+  if (heap == nullptr || boot_err != 0) {
+    const int cause = boot_err != 0 ? boot_err : err;
+    const std::string why = NoSecretMemory(cause);
     if (!cfg.debug)
-      Fail(std::string("this kernel has no usable memfd_secret (") + Errno(err ? err : ENOSYS) +
-           "), and a production (Debug=0) enclave never runs without it: " + kSecretMemRequirement);
+      Fail("a production (Debug=0) enclave never runs without secret memory: " + why +
+           (KernelLacksSecretMemory(cause) ? std::string("; ") + kSecretMemRequirement : ""));
     g.secret_memory = false;
-    const char* warn =
-        "warning: no memfd_secret on this kernel: this debug enclave runs on ordinary memory, readable by "
-        "root and by the host's user through /proc and ptrace";
-    fprintf(stderr, "confide-enclave-runtime: %s\n", warn);
-    snprintf(g.header->reason, sizeof g.header->reason, "%s", warn);
+    const std::string warn =
+        "warning: " + why + ": this debug enclave runs on ordinary memory, readable by root and its user";
+    fprintf(stderr, "confide-enclave-runtime: %s\n", warn.c_str());
+    snprintf(g.header->reason, sizeof g.header->reason, "%s", warn.c_str());
     if (heap == nullptr) heap = MapOrdinary(bytes, &err);
     if (heap == nullptr) Fail("allocating the enclave heap failed: " + Errno(err));
   }

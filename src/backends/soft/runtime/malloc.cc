@@ -20,6 +20,7 @@ namespace {
 constinit SecretHeap g_heap;
 constinit HeapLock g_boot_lock;
 std::atomic<int> g_boot_state{0};  // 0 not yet, 1 secret, 2 ordinary memory, 3 failed
+int g_boot_secret_error = 0;       // why it is not secret memory (written before g_boot_state)
 
 void Bootstrap() {
   if (g_boot_state.load(std::memory_order_acquire) != 0) return;
@@ -30,6 +31,7 @@ void Bootstrap() {
     void* p = MapSecret(kBootstrapArenaBytes, nullptr, &err);
     if (p == nullptr) {
       state = 2;
+      g_boot_secret_error = err;
       p = MapOrdinary(kBootstrapArenaBytes, &err);
     }
     if (p == nullptr || !g_heap.AddArena(p, kBootstrapArenaBytes)) state = 3;
@@ -46,9 +48,9 @@ inline SecretHeap& H() {
 }  // namespace
 
 SecretHeap& ProcessHeap() { return H(); }
-bool BootstrapArenaIsSecret() {
+int BootstrapArenaSecretError() {
   Bootstrap();
-  return g_boot_state.load() == 1;
+  return g_boot_state.load() == 1 ? 0 : g_boot_secret_error != 0 ? g_boot_secret_error : ENOMEM;
 }
 
 }  // namespace confide::soft
