@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "cli/cli.h"
@@ -42,24 +43,58 @@ int Start(const PlatformArgs& a) {
                   InvalidArgument("--ephemeral needs a state directory that does not exist yet (it is removed when "
                                   "the daemon ends); " + a.state + " exists"),
                   false);
+  const bool installing = !a.cert.empty() || !a.chain.empty() || !a.collateral.empty();
+  if (installing) {
+    // A daemon already running here reads its certificate only when it starts: installing
+    // one now and then refusing to start would change nothing it uses, and say so only
+    // after the fact. Collateral it reads on each request, so that is installed for it.
+    auto running = platform::Request(o.socket_path, {{"op", "status"}}, {}, 5);
+    if (running.ok()) {
+      if (!a.cert.empty() || !a.chain.empty())
+        return Refuse("platform start",
+                      Status(Code::kAlreadyExists, "a platform daemon is already running at " + o.socket_path +
+                                                       "; nothing was installed. It reads its certificate when it "
+                                                       "starts: stop it (confide platform stop), then start it with --cert"),
+                      false);
+      auto dir = running->find("state_dir");
+      std::error_code ec;
+      if (dir == running->end() || !dir->is_string() || !std::filesystem::equivalent(dir->get<std::string>(), a.state, ec))
+        return Refuse("platform start",
+                      Status(Code::kAlreadyExists, "a platform daemon is already running at " + o.socket_path +
+                                                       " with another state directory than " + a.state +
+                                                       "; nothing was installed: pass its --state"),
+                      false);
+      if (Status s = platform::InstallCollateral(a.state, a.collateral); !s.ok()) return Refuse("platform start", s, false);
+      std::cout << "collateral installed in " << a.state << "; the daemon running at " << o.socket_path
+                << " serves it from now on\n";
+      return kExitOk;
+    }
+  }
   // Before anything is written into the state directory.
   if (Status s = platform::PrepareDirectories(o); !s.ok()) return Refuse("platform start", s, false);
-  if (!a.cert.empty() || !a.chain.empty() || !a.collateral.empty()) {
+  // An ephemeral daemon's state directory is new (checked above): one that did not start
+  // takes it with it, so that the same command can be run again.
+  auto failed = [&](const Status& s) {
+    std::error_code ignored;
+    if (a.ephemeral) std::filesystem::remove_all(a.state, ignored);
+    return Refuse("platform start", s, false);
+  };
+  if (installing) {
     Status s = a.cert.empty() ? (a.chain.empty() ? platform::InstallCollateral(a.state, a.collateral)
                                                  : InvalidArgument("--chain needs --cert"))
                               : platform::InstallPlatformCertificate(a.state, a.cert, a.chain, a.collateral);
-    if (!s.ok()) return Refuse("platform start", s, false);
+    if (!s.ok()) return failed(s);
   }
   if (a.foreground) {
     Status s = platform::RunDaemon(o);
-    if (!s.ok()) return Refuse("platform start", s, false);
+    if (!s.ok()) return failed(s);
     return kExitOk;
   }
   // Detach: the parent returns once the daemon answers on its socket, with its error if not.
   int ready[2];
-  if (pipe(ready) != 0) return Refuse("platform start", IoError("pipe failed"), false);
+  if (pipe(ready) != 0) return failed(IoError("pipe failed"));
   pid_t pid = fork();
-  if (pid < 0) return Refuse("platform start", IoError("fork failed"), false);
+  if (pid < 0) return failed(IoError("fork failed"));
   if (pid == 0) {
     close(ready[0]);
     setsid();
@@ -89,7 +124,7 @@ int Start(const PlatformArgs& a) {
     if (msg == "k") break;
   }
   close(ready[0]);
-  if (msg != "k") return Refuse("platform start", Status(Code::kUnavailable, msg.empty() ? "daemon exited" : msg), false);
+  if (msg != "k") return failed(Status(Code::kUnavailable, msg.empty() ? "daemon exited" : msg));
   std::cout << "platform daemon started (pid " << pid << ") on " << o.socket_path << "\n";
   return kExitOk;
 }

@@ -68,6 +68,20 @@ expect 1 "verification_failed" "$confide" verify --format soft --evidence "$dir/
 "$confide" platform stop --socket "$dir/prod.sock" >/dev/null
 expect 0 "started" "$confide" platform start --socket "$dir/prod.sock" --state "$dir/prod"
 expect 0 '"attestation": "production"' "$confide" platform status --socket "$dir/prod.sock" --json
+# A running daemon reads its certificate when it starts: installing one under it is refused
+# before anything is written. Collateral it reads on each request: that is installed for it.
+cp "$dir/prod/platform.pem" "$dir/installed.pem"
+expect 1 "nothing was installed" "$confide" platform start --socket "$dir/prod.sock" --state "$dir/prod" \
+  --cert "$dir/other.pem"
+cmp -s "$dir/prod/platform.pem" "$dir/installed.pem" || fail "a certificate was installed under a running daemon"
+expect 0 "" "$confide" provision tcb-info --ca "$dir/ca" --level 3:UpToDate --out "$dir/ca2.json"
+cmp -s "$dir/ca.json" "$dir/ca2.json" && fail "the republished collateral is the same file"
+expect 1 "with another state directory" "$confide" platform start --socket "$dir/prod.sock" --state "$dir/other" \
+  --collateral "$dir/ca2.json"
+expect 0 "serves it from now on" "$confide" platform start --socket "$dir/prod.sock" --state "$dir/prod" \
+  --collateral "$dir/ca2.json"
+expect 0 "wrote" "$confide" platform collateral --socket "$dir/prod.sock" --out "$dir/prod2.json"
+cmp -s "$dir/prod2.json" "$dir/ca2.json" || fail "the running daemon does not serve the collateral installed for it"
 "$confide" platform stop --socket "$dir/prod.sock" >/dev/null
 
 # ---- a readable attestation key stops the daemon

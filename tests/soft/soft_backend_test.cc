@@ -1163,16 +1163,20 @@ TEST(PlatformCli, AnEphemeralDaemonTakesItsStateWithIt) {
   EXPECT_FALSE(fs::exists(dir)) << "the socket's directory, empty now, stays";
   fs::create_directories(dir);
 
-  // Never state another daemon may keep its root key in; and a start that fails removes nothing.
+  // Never state another daemon may keep its root key in; and a start that fails removes
+  // nothing but the directory it made.
   out = RunCommand(cli + " platform start --socket " + sock + " --state " + (dir / "kept").string(), &rc);
   ASSERT_EQ(rc, 0) << out;
   out = RunCommand(cli + " platform start --ephemeral --socket " + (dir / "q.sock").string() + " --state " +
                        (dir / "kept").string(), &rc);
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("--ephemeral needs a state directory that does not exist yet"), std::string::npos) << out;
-  out = RunCommand(cli + " platform start --ephemeral --socket " + sock + " --state " + (dir / "fresh").string(), &rc);
-  EXPECT_EQ(rc, 1) << out;
-  EXPECT_NE(out.find("already running"), std::string::npos) << out;
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the directory a failed start made goes with it: again, same error
+    out = RunCommand(cli + " platform start --ephemeral --socket " + sock + " --state " + (dir / "fresh").string(), &rc);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("already running"), std::string::npos) << out;
+    EXPECT_FALSE(fs::exists(dir / "fresh"));
+  }
   EXPECT_TRUE(fs::exists(dir / "kept" / "root.key"));
   RunCommand(cli + " platform stop --socket " + sock, &rc);
   EXPECT_TRUE(fs::exists(dir / "kept" / "root.key"));
