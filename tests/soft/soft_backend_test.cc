@@ -456,7 +456,9 @@ TEST(SoftBackend, CreatingAndDestroyingEnclavesLeavesNoDescriptorsBehind) {
   // Its link goes once its process has ended, which takes a moment.
   for (int i = 0; i < 1000 && d.Status()["enclaves"] != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(d.Status()["enclaves"], 0);
-  const size_t host_before = OpenDescriptors(getpid()), daemon_before = OpenDescriptors(daemon);
+  const pid_t launcher = d.Status()["launcher_pid"].get<pid_t>();
+  const size_t host_before = OpenDescriptors(getpid()), daemon_before = OpenDescriptors(daemon),
+               launcher_before = OpenDescriptors(launcher);
   for (int i = 0; i < 5; ++i) {
     auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
     ASSERT_TRUE(e.ok()) << e.status().ToString();
@@ -466,6 +468,7 @@ TEST(SoftBackend, CreatingAndDestroyingEnclavesLeavesNoDescriptorsBehind) {
   for (int i = 0; i < 1000 && OpenDescriptors(daemon) != daemon_before; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(OpenDescriptors(daemon), daemon_before);
+  EXPECT_EQ(OpenDescriptors(launcher), launcher_before);
 }
 
 // A process answering at a daemon's socket path, run by this test (so one ConnectTo trusts):
