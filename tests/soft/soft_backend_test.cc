@@ -1010,6 +1010,21 @@ TEST(PlatformDaemon, EnclavesAreStartedByALauncherThatHoldsNoClientDescriptors) 
   for (auto& p : pipes) close(p[1]);
 }
 
+// A launcher that ended (killed) is replaced by the next launch, which goes through.
+TEST(PlatformDaemon, AKilledLauncherIsReplacedByTheNextLaunch) {
+  Daemon d;
+  const pid_t first = d.Status()["launcher_pid"].get<pid_t>();
+  ASSERT_GT(first, 0);
+  ASSERT_EQ(kill(first, SIGKILL), 0);
+  for (int i = 0; i < 500 && kill(first, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const pid_t second = d.Status()["launcher_pid"].get<pid_t>();
+  EXPECT_GT(second, 0);
+  EXPECT_NE(second, first);
+  EXPECT_TRUE(Echo(**e, "after a new launcher").ok());
+}
+
 // A client that sends requests and never reads the replies fills its socket; the daemon
 // drops it instead of blocking on it, and keeps serving others.
 TEST(PlatformDaemon, AClientThatNeverReadsIsDroppedAndOthersAreServed) {
