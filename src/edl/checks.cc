@@ -127,6 +127,14 @@ Status Checker::CheckFunction(const Function& f) {
     }
   }
   for (const Declaration& d : f.params) CONFIDE_RETURN_IF_ERROR(CheckParam(f, d));
+  // A deep-copy struct returned by value would bring its pointers and sizes raw: an address
+  // and a length the receiver never copied or checked.
+  const UserType* ret = f.return_type.pointer_depth == 0 ? Composite(f.return_type) : nullptr;
+  if (ret && ret->IsDeepCopy()) {
+    return Error(f.location, "struct " + Quote(ret->name) + " has size=/count= members (deep copy), so " +
+                                 Quote(f.name) + " cannot return it by value; pass it through an [in, out] "
+                                 "pointer parameter instead");
+  }
   if (f.return_type.pointer_depth > 0) {
     warnings_.push_back(WarningAt(f.location.file, f.location.line, f.location.column,
                                   Quote(f.name) + " returns a pointer, which crosses the boundary "

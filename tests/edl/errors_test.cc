@@ -155,6 +155,15 @@ const ErrorCase kCases[] = {
     {"DeepCopyStructByValue",
      "enclave { struct s { size_t n; [count=n] int* p; }; trusted { public void f(s v); }; };", "1:79",
      "struct `s` has size=/count= members (deep copy), so parameter `v` must be passed by pointer"},
+    // A deep-copy struct returned by value would carry the callee's pointer and length raw.
+    {"DeepCopyStructReturnedFromOcall",
+     "enclave { struct buf_t { size_t len; [size=len] uint8_t* data; }; untrusted { buf_t ocall_get_buf(void); }; };",
+     "1:85",
+     "struct `buf_t` has size=/count= members (deep copy), so `ocall_get_buf` cannot return it by value; "
+     "pass it through an [in, out] pointer parameter instead"},
+    {"DeepCopyStructReturnedFromEcall",
+     "enclave { struct s { size_t n; [count=n] int* p; }; trusted { public struct s f(void); }; };", "1:79",
+     "struct `s` has size=/count= members (deep copy), so `f` cannot return it by value"},
     {"SizeOnDeepCopyPointer",
      "enclave { struct s { size_t n; [count=n] int* p; }; trusted { public void f([in, size=8] s* v); }; };",
      "1:93", "size= cannot be used on parameter `v`, a pointer to deep-copy struct `s`; use count="},
