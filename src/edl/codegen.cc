@@ -142,6 +142,41 @@ Status CheckNoDeepByValue(const Edl& edl, const UserType* u, const SourceLocatio
   return Status::Ok();
 }
 
+// A pointer inside a struct or union returned by value (directly or in a member held by
+// value): `owner` is where it is declared.
+const Declaration* RawPointer(const Edl& edl, const UserType& u, std::set<std::string>& seen,
+                              const UserType** owner) {
+  if (!seen.insert(u.name).second) return nullptr;
+  for (const Declaration& f : u.fields) {
+    if (f.type.pointer_depth != 0) {
+      *owner = &u;
+      return &f;
+    }
+    const UserType* s = Lookup(edl, f.type);
+    if (!s || s->kind == UserType::Kind::kEnum) continue;
+    if (const Declaration* d = RawPointer(edl, *s, seen, owner)) return d;
+  }
+  return nullptr;
+}
+
+// The return value of an ecall is the enclave's, of an ocall the host's: a pointer in it
+// would hand the other side a raw address (an enclave address to the host, or a host-chosen
+// address to the enclave) that no generated check can make safe.
+Status CheckNoPointerReturned(const Edl& edl, const Function& f, const Type& r) {
+  const UserType* u = Lookup(edl, r);
+  if (!u || u->kind == UserType::Kind::kEnum) return Status::Ok();
+  std::set<std::string> seen;
+  const UserType* owner = nullptr;
+  if (const Declaration* p = RawPointer(edl, *u, seen, &owner))
+    return Error(f.location, "the return value of " + Quote(f.name) + ": " +
+                                 std::string(u->kind == UserType::Kind::kUnion ? "union " : "struct ") +
+                                 Quote(u->name) + " holds pointer " + Quote(owner->name + "::" + p->name) +
+                                 ", which would cross the boundary as a raw address the receiver cannot check. "
+                                 "Return the data through an [out] parameter (a deep-copy struct through an "
+                                 "[in, out] one) instead");
+  return Status::Ok();
+}
+
 Status CheckDeepStruct(const Edl& edl, const UserType& u) {
   for (const Declaration& f : u.fields) {
     if (!f.attrs.size.present() && !f.attrs.count.present()) continue;
@@ -258,6 +293,7 @@ Result<FunctionInfo> Describe(const Edl& edl, const Function& f, uint32_t id, co
   fi.ret_check = CheckFor(edl, r);
   fi.ret_struct = StructOf(edl, r);
   CONFIDE_RETURN_IF_ERROR(CheckNoDeepByValue(edl, fi.ret_struct, f.location, "the return value of " + Quote(f.name)));
+  CONFIDE_RETURN_IF_ERROR(CheckNoPointerReturned(edl, f, r));
   return fi;
 }
 

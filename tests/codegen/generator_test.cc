@@ -72,6 +72,51 @@ TEST(Generator, SizeOnAPointerToDeepCopyStructsIsRefused) {
                 "t.edl:3:59", "member `items` of `outer` points to deep-copy struct `inner` and has size=");
 }
 
+// A struct returned by value crosses as its bytes: a pointer in it would be a raw address
+// from the other side (host-chosen for an ocall, an enclave address for an ecall).
+TEST(Generator, StructReturnHoldingAPointerIsRefused) {
+  ExpectRefused(Generate("enclave {\n"
+                         "  struct view { size_t len; uint8_t* data; };\n"
+                         "  untrusted { struct view ocall_view(void); };\n"
+                         "};\n"),
+                "t.edl:3:27",
+                "the return value of `ocall_view`: struct `view` holds pointer `view::data`, which would cross the "
+                "boundary as a raw address the receiver cannot check. Return the data through an [out] parameter");
+  ExpectRefused(Generate("enclave {\n"
+                         "  struct view { size_t len; uint8_t* data; };\n"
+                         "  trusted { public struct view ecall_view(void); };\n"
+                         "};\n"),
+                "t.edl:3:32", "the return value of `ecall_view`: struct `view` holds pointer `view::data`");
+  // Nested in a member held by value, in an array member, or in a union.
+  ExpectRefused(Generate("enclave {\n"
+                         "  struct inner { int* ptrs[2]; };\n"
+                         "  struct outer { uint32_t id; struct inner in; };\n"
+                         "  untrusted { struct outer o(void); };\n"
+                         "};\n"),
+                "t.edl:4:28", "struct `outer` holds pointer `inner::ptrs`");
+  ExpectRefused(Generate("enclave {\n"
+                         "  union u { uint64_t v; char* s; };\n"
+                         "  untrusted { union u o(void); };\n"
+                         "};\n"),
+                "t.edl:3:23", "union `u` holds pointer `u::s`");
+  // Structs of plain values still return by value.
+  EXPECT_TRUE(Generate("enclave {\n"
+                       "  struct point { int x; int y; };\n"
+                       "  untrusted { struct point o(void); };\n"
+                       "  trusted { public struct point e(void); };\n"
+                       "};\n")
+                  .ok());
+}
+
+TEST(Generator, StructReturnHoldingADeepCopyStructIsRefused) {
+  ExpectRefused(Generate("enclave {\n"
+                         "  struct buf_t { size_t len; [size=len] uint8_t* data; };\n"
+                         "  struct outer { struct buf_t b; };\n"
+                         "  untrusted { struct outer o(void); };\n"
+                         "};\n"),
+                "t.edl:4:28", "the return value of `o`: struct `outer` contains deep-copy struct `buf_t` by value");
+}
+
 TEST(Generator, CppKeywordsAreRefused) {
   ExpectRefused(Generate("enclave {\n  trusted { public void f(int new); };\n};\n"), "t.edl:2:31",
                 "parameter `new` is a C++ keyword");
