@@ -25,6 +25,10 @@ namespace confide_gen {
 
 using ScrubFn = void (*)(unsigned char*, size_t);
 using MergeFn = void (*)(unsigned char*, const unsigned char*, size_t);
+// Checks elements the other side sent back into `mine` (`theirs`, `bytes` long) before any
+// of it is copied there; `what` names the parameter in errors.
+using VerifyFn = confide::Status (*)(const unsigned char* mine, const unsigned char* theirs, size_t bytes,
+                                     const char* what);
 
 // Zero-filled, aligned storage owned by one side of a call; wiped when released.
 class Local {
@@ -90,6 +94,7 @@ struct SendEntry {
   size_t len = 0;
   bool null = true;
   MergeFn merge = nullptr;
+  VerifyFn verify = nullptr;
 };
 
 template <typename E>
@@ -176,6 +181,41 @@ template <typename E>
   }
   return confide::Status::Ok();
 }
+
+// Struct fields from the other side. `field` is "struct::member"; `k` the struct's index
+// in its buffer, named only when the buffer holds several (`many`).
+[[maybe_unused]] std::string FieldAt(const char* what, const char* field, size_t n, size_t j, size_t k, bool many) {
+  std::string s = std::string(what) + ": ";
+  if (many) s += "element " + std::to_string(k) + ", ";
+  s += "field " + std::string(field);
+  if (n > 1) s += "[" + std::to_string(j) + "]";
+  return s;
+}
+
+// A size= / count= member of an [in, out] deep copy as it came back (`theirs`) against the
+// caller's (`mine`): the caller keeps its own buffers, of the sizes it sent, so a different
+// value would make its struct describe memory it does not have.
+template <typename T>
+[[nodiscard]] confide::Status SameSize(const unsigned char* mine, const unsigned char* theirs, const char* what,
+                                       const char* field, size_t k, bool many) {
+  using U = typename std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>, std::type_identity<T>>::type;
+  U a, b;
+  std::memcpy(&a, mine, sizeof a);
+  std::memcpy(&b, theirs, sizeof b);
+  if (a == b) return confide::Status::Ok();
+  return confide::InvalidArgument(FieldAt(what, field, 1, 0, k, many) + " came back as " + std::to_string(b) +
+                                  " but was sent as " + std::to_string(a) +
+                                  "; the size= and count= members of an [in, out] deep copy must come back "
+                                  "unchanged (the caller keeps its own buffers, of the sizes it sent)");
+}
+
+// A reply's buffer for a deep-copy member, checked against the caller's before copy-back.
+[[maybe_unused]] confide::Status VerifyBack(const SendEntry& e, confide::ByteSpan theirs, const char* what) {
+  if (e.verify == nullptr || theirs.data() == nullptr) return confide::Status::Ok();
+  return e.verify(static_cast<const unsigned char*>(e.dest), theirs.data(), theirs.size(), what);
+}
+
+[[maybe_unused]] const unsigned char* Raw(const void* p) { return static_cast<const unsigned char*>(p); }
 
 // The pointer handed to user code for an [in] item: the item itself when aligned for its
 // element type (the frame is the receiver's own copy, kept until the call returns), else
@@ -361,6 +401,17 @@ const UserType* FieldStruct(const Model& m, const Declaration& f) {
 
 bool IsDeepMember(const Declaration& f) { return f.attrs.size.present() || f.attrs.count.present(); }
 
+// The members that size= / count= of a deep-copy struct's pointers name.
+std::set<std::string> SizeFields(const UserType& u) {
+  std::set<std::string> out;
+  for (const Declaration& f : u.fields)
+    for (const SizeSpec* spec : {&f.attrs.size, &f.attrs.count})
+      if (spec->kind == SizeSpec::Kind::kName) out.insert(spec->name);
+  return out;
+}
+
+std::string Field(const std::string& T, const std::string& f) { return "static_cast<" + T + "*>(nullptr)->" + f; }
+
 }  // namespace
 
 std::string EmitStructHelpers(const Model& m) {
@@ -392,18 +443,44 @@ std::string EmitStructHelpers(const Model& m) {
     s += "    confide_gen_scrub_one_" + u->name + "(p + off, tmp);\n";
     s += "    std::memcpy(p + off, tmp, sizeof tmp);\n  }\n";
     s += "  confide::SecureZero(tmp, sizeof tmp);\n}\n";
+  }
+
+  // [in, out] deep copies coming back: the caller keeps its own pointers and buffers, so the
+  // size= / count= members that describe those buffers must come back as they were sent.
+  // Every element is verified before any is merged, so a refused reply changes nothing.
+  for (const UserType* u : m.structs) {
     if (!u->IsDeepCopy()) continue;
-    // Copying a deep-copied struct back keeps the caller's own pointers.
+    const std::string T = StructType(u);
+    const std::set<std::string> sizes = SizeFields(*u);
+    s += "\n[[maybe_unused]] confide::Status confide_gen_verify_" + u->name +
+         "(const unsigned char* mine, const unsigned char* theirs, size_t bytes, const char* what) {\n";
+    if (sizes.empty()) {
+      s += "  (void)mine;\n  (void)theirs;\n  (void)bytes;\n  (void)what;\n";
+    } else {
+      s += "  const bool many = bytes > sizeof(" + T + ");\n";
+      s += "  for (size_t off = 0, k = 0; off + sizeof(" + T + ") <= bytes; off += sizeof(" + T + "), ++k) {\n";
+      for (const Declaration& f : u->fields) {
+        if (!sizes.count(f.name)) continue;
+        const std::string off = "off + offsetof(" + T + ", " + f.name + ")";
+        s += "    CONFIDE_RETURN_IF_ERROR(confide_gen::SameSize<std::remove_cv_t<decltype(" + Field(T, f.name) +
+             ")>>(mine + " + off + ", theirs + " + off + ", what, " + Q(u->name + "::" + f.name) + ", k, many));\n";
+      }
+      s += "  }\n";
+    }
+    s += "  return confide::Status::Ok();\n}\n";
+    // Merging keeps the caller's pointers and (verified equal) sizes; the rest comes back.
     s += "[[maybe_unused]] void confide_gen_merge_" + u->name +
          "(unsigned char* dest, const unsigned char* src, size_t bytes) {\n";
-    s += "  for (size_t off = 0; off + sizeof(" + T + ") <= bytes; off += sizeof(" + T + ")) {\n";
+    std::string copies;
     for (const Declaration& f : u->fields) {
-      if (IsDeepMember(f)) continue;
+      if (IsDeepMember(f) || sizes.count(f.name)) continue;
       std::string off = "offsetof(" + T + ", " + f.name + ")";
-      s += "    std::memcpy(dest + off + " + off + ", src + off + " + off + ", sizeof(static_cast<" + T +
-           "*>(nullptr)->" + f.name + "));\n";
+      copies += "    std::memcpy(dest + off + " + off + ", src + off + " + off + ", sizeof(" + Field(T, f.name) + "));\n";
     }
-    s += "  }\n}\n";
+    if (copies.empty())
+      s += "  (void)dest;\n  (void)src;\n  (void)bytes;\n}\n";
+    else
+      s += "  for (size_t off = 0; off + sizeof(" + T + ") <= bytes; off += sizeof(" + T + ")) {\n" + copies + "  }\n}\n";
   }
 
   // Deep copy: the member buffers of an array of structs travel as extra items after the
@@ -440,7 +517,8 @@ std::string EmitStructHelpers(const Model& m) {
            dm.elem + ">(), " + ScrubFn(dm.elem_struct) + ", tmp, &src));\n";
       s += "      w.Buffer(src, len);\n";
       s += "      out.push_back({confide_gen::Mut(e." + dm.decl->name + "), len, e." + dm.decl->name + " == nullptr, " +
-           (dm.elem_deep ? "&confide_gen_merge_" + dm.elem_struct->name : std::string("nullptr")) + "});\n";
+           (dm.elem_deep ? "&confide_gen_merge_" + dm.elem_struct->name : std::string("nullptr")) + ", " +
+           (dm.elem_deep ? "&confide_gen_verify_" + dm.elem_struct->name : std::string("nullptr")) + "});\n";
       if (dm.elem_deep)
         s += "      if (e." + dm.decl->name + " != nullptr)\n        CONFIDE_RETURN_IF_ERROR(confide_gen_send_" +
              dm.elem_struct->name + "(e." + dm.decl->name + ", len / sizeof(" + StructType(dm.elem_struct) +
@@ -722,7 +800,8 @@ std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
   s += "  CONFIDE_RETURN_IF_ERROR(confide::abi::FrameView::Parse(confide_gen_rep, " + Q(what) + ", &confide_gen_v));\n";
   s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_v.ExpectItems(confide_gen_items));\n";
   s += "  size_t confide_gen_ri = 0;\n";
-  // Every reply item is checked before anything is copied to the caller (rule 6).
+  // Every reply item is checked before anything is copied to the caller (rule 6): lengths,
+  // bool / enum values, and the sizes in [in, out] deep copies.
   if (!f.ret_void) {
     s += "  " + f.ret_type + " confide_gen_ret{};\n";
     s += "  CONFIDE_RETURN_IF_ERROR(" +
@@ -735,6 +814,9 @@ std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
     s += "  CONFIDE_RETURN_IF_ERROR(confide_gen::GetOut(confide_gen_v, confide_gen_ri++, " + Q(pn) + ", " + pn +
          ", confide_gen_n_" + pn + ", &confide_gen_o_" + pn + "));\n";
     if (p.kind == ParamKind::kBuffer) s += ElemCheck(p.check, "confide_gen_o_" + pn, pn, "  ");
+    if (p.kind == ParamKind::kDeep)
+      s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_verify_" + p.deep->name + "(confide_gen::Raw(" + pn +
+           "), confide_gen_o_" + pn + ".data(), confide_gen_o_" + pn + ".size(), " + Q(what + ": " + pn) + "));\n";
   }
   bool deep_out = false;
   for (const ParamInfo& p : f.params) {
@@ -742,10 +824,12 @@ std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
     const std::string& pn = p.decl->name;
     if (!deep_out) s += "  std::vector<confide::ByteSpan> confide_gen_dspans(confide_gen_deep.size());\n";
     deep_out = true;
-    s += "  for (size_t i = confide_gen_from_" + pn + "; i < confide_gen_to_" + pn + "; ++i)\n";
+    s += "  for (size_t i = confide_gen_from_" + pn + "; i < confide_gen_to_" + pn + "; ++i) {\n";
     s += "    CONFIDE_RETURN_IF_ERROR(confide_gen::GetOut(confide_gen_v, confide_gen_ri++, " +
          Q(pn + " (deep copy)") + ", confide_gen_deep[i].null ? nullptr : confide_gen_deep[i].dest, "
          "confide_gen_deep[i].len, &confide_gen_dspans[i]));\n";
+    s += "    CONFIDE_RETURN_IF_ERROR(confide_gen::VerifyBack(confide_gen_deep[i], confide_gen_dspans[i], " +
+         Q(what + ": " + pn + " (deep copy)") + "));\n  }\n";
   }
   if (recv_errno) {
     s += "  int confide_gen_errno = 0;\n";

@@ -114,3 +114,21 @@ bool host_hostile_bool() { return true; }
 enum color host_hostile_color() { return GREEN; }
 
 void host_switchless() { ++State().switchless_calls; }
+
+// A host that changes the sizes of [in, out] deep copies: the enclave's proxy must refuse
+// the reply, whatever the generated host dispatcher sends back.
+void host_blob_io(struct blob* b) {
+  if (b == nullptr || b->data == nullptr) return;
+  std::memset(b->data, 0x41, b->len);
+  b->len = 64;
+}
+
+uint64_t host_bundle_resize(struct bundle* b, int mode) {
+  if (b == nullptr) return 0;
+  b->tag = 99;
+  for (size_t i = 0; b->blobs != nullptr && i < b->nblobs; ++i)
+    for (size_t j = 0; b->blobs[i].data != nullptr && j < b->blobs[i].len; ++j) b->blobs[i].data[j] ^= 0xff;
+  if (mode == 0) b->nwords += 100;
+  if (mode == 1 && b->blobs != nullptr && b->nblobs > 1) b->blobs[1].len += 100;
+  return 1;
+}

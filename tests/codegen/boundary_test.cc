@@ -269,6 +269,52 @@ TEST_F(Boundary, PaddingOfAStructReturnedFromTheEnclaveIsZero) {
   EXPECT_EQ(out[0], 'o');
 }
 
+// ------------------------------------------------------------------ enclave replies the host refuses
+// The same generated checks run in the host's ecall proxies: an enclave (buggy, or not the
+// one expected) cannot make the host's structs describe memory they do not have either.
+
+TEST_F(Boundary, InOutDeepCopyWhoseSizeChangedIsRefusedAndLeavesTheCallersStruct) {
+  uint8_t bytes[16];
+  for (int i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(i);
+  blob b{sizeof bytes, bytes};
+  auto s = blob_grow(*enclave_, &b);
+  ASSERT_FALSE(s.ok()) << "the enclave grew blob::len and the host accepted it";
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("reply of ecall 'blob_grow': b: field blob::len came back as 64 but was sent as 16; "
+                             "the size= and count= members of an [in, out] deep copy must come back unchanged"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(b.len, 16u);
+  EXPECT_EQ(b.data, bytes);
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(bytes[i], i) << "byte " << i << " was copied back";
+}
+
+TEST_F(Boundary, NestedDeepCopySizesAreCheckedBeforeAnythingIsCopiedBack) {
+  uint8_t d0[2] = {1, 2}, d1[1] = {3};
+  blob blobs[2] = {{sizeof d0, d0}, {sizeof d1, d1}};
+  uint32_t words[2] = {10, 20};
+  bundle b{5, 2, blobs, 2, words};
+  auto top = bundle_regrow(*enclave_, &b, 0);
+  ASSERT_FALSE(top.ok());
+  EXPECT_NE(top.message().find("reply of ecall 'bundle_regrow': b: field bundle::nwords came back as 102 but was "
+                               "sent as 2"),
+            std::string::npos)
+      << top.message();
+  auto nested = bundle_regrow(*enclave_, &b, 1);
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(nested.message().find("reply of ecall 'bundle_regrow': b (deep copy): element 1, field blob::len came "
+                                  "back as 101 but was sent as 1"),
+            std::string::npos)
+      << nested.message();
+  // Neither reply changed anything: not the top-level tag, not the buffers.
+  EXPECT_EQ(b.tag, 5u);
+  EXPECT_EQ(b.nwords, 2u);
+  EXPECT_EQ(blobs[1].len, 1u);
+  EXPECT_EQ(d0[0], 1);
+  EXPECT_EQ(d1[0], 3);
+  EXPECT_EQ(words[0], 10u);
+}
+
 // ------------------------------------------------------------------ hostile host replies
 
 confide::Status HostileBytes(const FrameView& req, FrameWriter& reply) {
@@ -332,6 +378,23 @@ TEST_F(HostileHost, FewerBytesThanRequestedAreRefused) {
 TEST_F(HostileHost, ReturnValuesOutsideTheirTypeAreRefused) {
   Probe(2, Code::kInvalidArgument, "return value: bool byte 2 is neither 0 nor 1");
   Probe(3, Code::kInvalidArgument, "return value: 7 is outside the range of its enum type");
+}
+
+// The reviewer's attack: the host answers len=64 for the enclave's 16-byte buffer. Merged,
+// the enclave would read and write 48 bytes past it on its next use of the struct.
+TEST_F(HostileHost, InOutDeepCopyWhoseSizeChangedIsRefused) {
+  Probe(4, Code::kInvalidArgument,
+        "reply of ocall 'host_blob_io': b: field blob::len came back as 64 but was sent as 16; the size= and count= "
+        "members of an [in, out] deep copy must come back unchanged");
+}
+
+TEST_F(HostileHost, NestedDeepCopySizesAreCheckedBeforeAnythingIsCopiedBack) {
+  // The probe also fails unless the enclave's bundle, blobs and buffers are untouched.
+  Probe(5, Code::kInvalidArgument,
+        "reply of ocall 'host_bundle_resize': b: field bundle::nwords came back as 103 but was sent as 3");
+  Probe(6, Code::kInvalidArgument,
+        "reply of ocall 'host_bundle_resize': b (deep copy): element 1, field blob::len came back as 102 but was "
+        "sent as 2");
 }
 
 TEST_F(HostileHost, HonestHandlersStillWork) {

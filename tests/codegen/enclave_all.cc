@@ -258,8 +258,65 @@ int ocall_deep(char* msg, size_t cap) {
   return Fail(0, "ok", msg, cap);
 }
 
+// A misbehaving enclave as the host sees it: the buffer changes and its length grows.
+void blob_grow(struct blob* b) {
+  if (b == nullptr) return;
+  blob_invert(b);
+  b->len += 48;
+}
+
+// mode 0: a top-level count grows; mode 1: a nested length grows. Other fields and the
+// buffers change too, and must not reach the host either.
+void bundle_regrow(struct bundle* b, int mode) {
+  if (b == nullptr) return;
+  b->tag += 1;
+  for (size_t i = 0; b->blobs != nullptr && i < b->nblobs; ++i) blob_invert(&b->blobs[i]);
+  if (mode == 0) b->nwords += 100;
+  if (mode == 1 && b->blobs != nullptr && b->nblobs > 1) b->blobs[1].len += 100;
+}
+
+namespace {
+
+// The probes of hostile replies to [in, out] deep copies: each must be refused, and leave
+// the enclave's own data as it was.
+int ProbeDeep(int mode, char* msg, size_t cap) {
+  uint8_t secret[16];
+  for (int i = 0; i < 16; ++i) secret[i] = static_cast<uint8_t>(0xA0 + i);
+  uint8_t before[16];
+  std::memcpy(before, secret, sizeof secret);
+  switch (mode) {
+    case 4: {  // the host answers len=64 for a 16-byte buffer
+      blob b{sizeof secret, secret};
+      auto r = host_blob_io(&b);
+      if (r.ok()) return Fail(0, "accepted, len now " + std::to_string(b.len), msg, cap);
+      if (b.len != sizeof secret || b.data != secret || std::memcmp(secret, before, sizeof secret) != 0)
+        return Fail(300, "the enclave's blob changed", msg, cap);
+      return Report(r, msg, cap);
+    }
+    case 5:
+    case 6: {  // 5: the host grows bundle::nwords; 6: blobs[1].len (and sets tag=99)
+      uint8_t d1[2] = {1, 2};
+      blob blobs[2] = {{sizeof secret, secret}, {sizeof d1, d1}};
+      uint32_t words[3] = {100, 200, 300};
+      bundle b{7, 2, blobs, 3, words};
+      auto r = host_bundle_resize(&b, mode - 5);
+      if (r.ok()) return Fail(0, "accepted", msg, cap);
+      if (b.tag != 7 || b.nblobs != 2 || b.nwords != 3 || b.blobs != blobs || b.words != words ||
+          blobs[0].len != sizeof secret || blobs[1].len != sizeof d1 || blobs[1].data != d1 || d1[0] != 1 ||
+          words[0] != 100 || std::memcmp(secret, before, sizeof secret) != 0)
+        return Fail(301, "the enclave's bundle changed", msg, cap);
+      return Report(r.status(), msg, cap);
+    }
+    default:
+      return Fail(-1, "unknown mode", msg, cap);
+  }
+}
+
+}  // namespace
+
 int probe_hostile(int mode, char* msg, size_t cap) {
   uint8_t buf[16] = {};
+  if (mode >= 4) return ProbeDeep(mode, msg, cap);
   switch (mode) {
     case 0: {  // the host returns more bytes than requested (inside the item's padding)
       auto r = host_hostile(buf, 5);
