@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 
 #include "edl/lexer.h"
 
@@ -103,6 +104,8 @@ bool EnumRange(const UserType& u, int64_t* lo, int64_t* hi) {
   return false;
 }
 
+}  // namespace
+
 ValueCheck CheckFor(const Edl& edl, const Type& t) {
   ValueCheck c;
   if (t.pointer_depth != 0) return c;
@@ -117,6 +120,8 @@ ValueCheck CheckFor(const Edl& edl, const Type& t) {
   }
   return c;
 }
+
+namespace {
 
 // A struct holding a deep-copy struct by value: its pointers would cross raw, so confide
 // refuses to pass it rather than copy half of it.
@@ -175,6 +180,19 @@ Status CheckNoPointerReturned(const Edl& edl, const Function& f, const Type& r) 
                                  "Return the data through an [out] parameter (a deep-copy struct through an "
                                  "[in, out] one) instead");
   return Status::Ok();
+}
+
+// Structs with bool / enum fields, directly or in structs held by value.
+bool HasCheckedFields(const Edl& edl, const UserType& u, std::map<std::string, bool>& memo) {
+  auto it = memo.find(u.name);
+  if (it != memo.end()) return it->second;
+  memo[u.name] = false;  // a cycle (impossible in valid C) adds nothing
+  bool any = false;
+  for (const Declaration& f : u.fields) {
+    if (CheckFor(edl, f.type).kind != ValueCheck::Kind::kNone) any = true;
+    if (const UserType* s = StructOf(edl, f.type); s && HasCheckedFields(edl, *s, memo)) any = true;
+  }
+  return memo[u.name] = any;
 }
 
 Status CheckDeepStruct(const Edl& edl, const UserType& u) {
@@ -369,6 +387,9 @@ Result<Model> BuildModel(const Edl& edl, const CodegenOptions& o) {
       }
     }
   }
+  std::map<std::string, bool> memo;
+  for (const UserType* u : m.structs)
+    if (HasCheckedFields(edl, *u, memo)) m.checked.insert(u->name);
   for (size_t i = 0; i < edl.trusted.size(); ++i) {
     CONFIDE_ASSIGN_OR_RETURN(FunctionInfo f, Describe(edl, edl.trusted[i], static_cast<uint32_t>(i), o));
     m.ecalls.push_back(std::move(f));

@@ -86,9 +86,15 @@ struct Model {
   std::vector<FunctionInfo> ocalls;
   std::vector<const UserType*> structs;  // EDL-defined structs, dependency order
   std::set<std::string> deep;            // names of deep-copy structs
+  // Structs with bool or EDL enum fields (directly or in structs held by value): what the
+  // other side sends of them is range-checked field by field.
+  std::set<std::string> checked;
 };
 
 Result<Model> BuildModel(const Edl& edl, const CodegenOptions& options);
+
+// The check for a value of type `t` read from the other side (bool, EDL enum, or none).
+ValueCheck CheckFor(const Edl& edl, const Type& t);
 
 enum class Side { kTrusted, kUntrusted };
 std::string EmitHeader(const Model& m, Side side);

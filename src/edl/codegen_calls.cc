@@ -192,6 +192,31 @@ template <typename E>
   return s;
 }
 
+// A bool field (or array of them) of `n` bytes.
+[[maybe_unused]] confide::Status BoolField(const unsigned char* p, size_t n, const char* what, const char* field,
+                                           size_t k, bool many) {
+  for (size_t j = 0; j < n; ++j)
+    if (p[j] > 1)
+      return confide::InvalidArgument(FieldAt(what, field, n, j, k, many) + ": bool byte " + std::to_string(p[j]) +
+                                      " is neither 0 nor 1");
+  return confide::Status::Ok();
+}
+
+// An EDL enum field (or array of them) of `n` bytes.
+template <typename E>
+[[nodiscard]] confide::Status EnumField(const unsigned char* p, size_t n, long long lo, long long hi, const char* what,
+                                        const char* field, size_t k, bool many) {
+  using U = std::underlying_type_t<E>;
+  for (size_t j = 0; (j + 1) * sizeof(U) <= n; ++j) {
+    U raw;
+    std::memcpy(&raw, p + j * sizeof(U), sizeof raw);
+    if (!InRange(raw, lo, hi))
+      return confide::InvalidArgument(FieldAt(what, field, n / sizeof(U), j, k, many) + ": " + std::to_string(raw) +
+                                      " is outside the range of its enum type");
+  }
+  return confide::Status::Ok();
+}
+
 // A size= / count= member of an [in, out] deep copy as it came back (`theirs`) against the
 // caller's (`mine`): the caller keeps its own buffers, of the sizes it sent, so a different
 // value would make its struct describe memory it does not have.
@@ -207,6 +232,21 @@ template <typename T>
                                   " but was sent as " + std::to_string(a) +
                                   "; the size= and count= members of an [in, out] deep copy must come back "
                                   "unchanged (the caller keeps its own buffers, of the sizes it sent)");
+}
+
+// Element checks as a VerifyFn, for deep-copy members pointing to bools, enums or structs.
+using CheckFn = confide::Status (*)(const unsigned char*, size_t, const char*);
+template <CheckFn Check>
+[[nodiscard]] confide::Status ElemsOnly(const unsigned char*, const unsigned char* theirs, size_t bytes,
+                                        const char* what) {
+  return Check(theirs, bytes, what);
+}
+[[maybe_unused]] confide::Status BoolElems(const unsigned char* p, size_t n, const char* what) {
+  return CheckBools(confide::ByteSpan(p, n), what);
+}
+template <typename E, long long Lo, long long Hi>
+[[nodiscard]] confide::Status EnumElems(const unsigned char* p, size_t n, const char* what) {
+  return CheckEnums<E>(confide::ByteSpan(p, n), Lo, Hi, what);
 }
 
 // A reply's buffer for a deep-copy member, checked against the caller's before copy-back.
@@ -373,6 +413,7 @@ struct DeepMember {
   std::string elem;
   const UserType* elem_struct;  // EDL struct pointee
   bool elem_deep;
+  ValueCheck check;  // bool / enum pointee
 };
 
 std::vector<DeepMember> DeepMembers(const Model& m, const UserType& u) {
@@ -387,7 +428,7 @@ std::vector<DeepMember> DeepMembers(const Model& m, const UserType& u) {
       if ((e.base == BaseType::kStruct || e.base == BaseType::kForeign) && t && t->kind == UserType::Kind::kStruct)
         s = t;
     }
-    out.push_back({&f, e.ToString(), s, s && s->IsDeepCopy()});
+    out.push_back({&f, e.ToString(), s, s && s->IsDeepCopy(), CheckFor(*m.edl, e)});
   }
   return out;
 }
@@ -401,6 +442,8 @@ const UserType* FieldStruct(const Model& m, const Declaration& f) {
 
 bool IsDeepMember(const Declaration& f) { return f.attrs.size.present() || f.attrs.count.present(); }
 
+bool Checked(const Model& m, const UserType* u) { return u != nullptr && m.checked.count(u->name) != 0; }
+
 // The members that size= / count= of a deep-copy struct's pointers name.
 std::set<std::string> SizeFields(const UserType& u) {
   std::set<std::string> out;
@@ -411,6 +454,28 @@ std::set<std::string> SizeFields(const UserType& u) {
 }
 
 std::string Field(const std::string& T, const std::string& f) { return "static_cast<" + T + "*>(nullptr)->" + f; }
+
+// A statement refusing struct elements in `span` whose bool / enum fields are out of range.
+std::string StructCheck(const Model& m, const UserType* u, const std::string& span, const std::string& what,
+                        const std::string& in) {
+  if (!Checked(m, u)) return "";
+  return in + "CONFIDE_RETURN_IF_ERROR(confide_gen_check_" + u->name + "(" + span + ".data(), " + span +
+         ".size(), " + Q(what) + "));\n";
+}
+
+// How a reply's buffer for a deep-copy member is checked before copy-back (VerifyFn).
+std::string MemberVerify(const Model& m, const DeepMember& dm) {
+  if (dm.elem_deep) return "&confide_gen_verify_" + dm.elem_struct->name;
+  if (Checked(m, dm.elem_struct)) return "&confide_gen::ElemsOnly<&confide_gen_check_" + dm.elem_struct->name + ">";
+  switch (dm.check.kind) {
+    case ValueCheck::Kind::kBool: return "&confide_gen::ElemsOnly<&confide_gen::BoolElems>";
+    case ValueCheck::Kind::kEnum:
+      return "&confide_gen::ElemsOnly<&confide_gen::EnumElems<" + dm.check.type + ", " + LongLong(dm.check.lo) +
+             ", " + LongLong(dm.check.hi) + ">>";
+    case ValueCheck::Kind::kNone: break;
+  }
+  return "nullptr";
+}
 
 }  // namespace
 
@@ -445,6 +510,40 @@ std::string EmitStructHelpers(const Model& m) {
     s += "  confide::SecureZero(tmp, sizeof tmp);\n}\n";
   }
 
+  // Value checks: a bool byte other than 0/1 or an enum outside its range is undefined
+  // behaviour to load, so struct elements from the other side are checked field by field,
+  // into structs held by value, before C++ code sees them (as top-level bools and enums are).
+  for (const UserType* u : m.structs)
+    if (Checked(m, u))
+      s += "[[maybe_unused]] confide::Status confide_gen_check_" + u->name +
+           "(const unsigned char* p, size_t bytes, const char* what);\n";
+  for (const UserType* u : m.structs) {
+    if (!Checked(m, u)) continue;
+    const std::string T = StructType(u);
+    std::string body;
+    bool direct = false;
+    for (const Declaration& f : u->fields) {
+      const std::string at = "e + offsetof(" + T + ", " + f.name + "), sizeof(" + Field(T, f.name) + ")";
+      const std::string name = Q(u->name + "::" + f.name);
+      const ValueCheck c = CheckFor(*m.edl, f.type);
+      if (c.kind == ValueCheck::Kind::kBool) {
+        body += "    CONFIDE_RETURN_IF_ERROR(confide_gen::BoolField(" + at + ", what, " + name + ", k, many));\n";
+        direct = true;
+      } else if (c.kind == ValueCheck::Kind::kEnum) {
+        body += "    CONFIDE_RETURN_IF_ERROR(confide_gen::EnumField<" + c.type + ">(" + at + ", " + LongLong(c.lo) +
+                ", " + LongLong(c.hi) + ", what, " + name + ", k, many));\n";
+        direct = true;
+      } else if (const UserType* fs = FieldStruct(m, f); Checked(m, fs)) {
+        body += "    CONFIDE_RETURN_IF_ERROR(confide_gen_check_" + fs->name + "(" + at + ", what));\n";
+      }
+    }
+    s += "\nconfide::Status confide_gen_check_" + u->name + "(const unsigned char* p, size_t bytes, const char* what) {\n";
+    if (direct) s += "  const bool many = bytes > sizeof(" + T + ");\n";
+    s += "  for (size_t off = 0" + std::string(direct ? ", k = 0" : "") + "; off + sizeof(" + T +
+         ") <= bytes; off += sizeof(" + T + ")" + (direct ? ", ++k" : "") + ") {\n";
+    s += "    const unsigned char* e = p + off;\n" + body + "  }\n  return confide::Status::Ok();\n}\n";
+  }
+
   // [in, out] deep copies coming back: the caller keeps its own pointers and buffers, so the
   // size= / count= members that describe those buffers must come back as they were sent.
   // Every element is verified before any is merged, so a refused reply changes nothing.
@@ -455,7 +554,8 @@ std::string EmitStructHelpers(const Model& m) {
     s += "\n[[maybe_unused]] confide::Status confide_gen_verify_" + u->name +
          "(const unsigned char* mine, const unsigned char* theirs, size_t bytes, const char* what) {\n";
     if (sizes.empty()) {
-      s += "  (void)mine;\n  (void)theirs;\n  (void)bytes;\n  (void)what;\n";
+      s += "  (void)mine;\n";
+      if (!Checked(m, u)) s += "  (void)theirs;\n  (void)bytes;\n  (void)what;\n";
     } else {
       s += "  const bool many = bytes > sizeof(" + T + ");\n";
       s += "  for (size_t off = 0, k = 0; off + sizeof(" + T + ") <= bytes; off += sizeof(" + T + "), ++k) {\n";
@@ -467,7 +567,8 @@ std::string EmitStructHelpers(const Model& m) {
       }
       s += "  }\n";
     }
-    s += "  return confide::Status::Ok();\n}\n";
+    if (Checked(m, u)) s += "  return confide_gen_check_" + u->name + "(theirs, bytes, what);\n}\n";
+    else s += "  return confide::Status::Ok();\n}\n";
     // Merging keeps the caller's pointers and (verified equal) sizes; the rest comes back.
     s += "[[maybe_unused]] void confide_gen_merge_" + u->name +
          "(unsigned char* dest, const unsigned char* src, size_t bytes) {\n";
@@ -518,7 +619,7 @@ std::string EmitStructHelpers(const Model& m) {
       s += "      w.Buffer(src, len);\n";
       s += "      out.push_back({confide_gen::Mut(e." + dm.decl->name + "), len, e." + dm.decl->name + " == nullptr, " +
            (dm.elem_deep ? "&confide_gen_merge_" + dm.elem_struct->name : std::string("nullptr")) + ", " +
-           (dm.elem_deep ? "&confide_gen_verify_" + dm.elem_struct->name : std::string("nullptr")) + "});\n";
+           MemberVerify(m, dm) + "});\n";
       if (dm.elem_deep)
         s += "      if (e." + dm.decl->name + " != nullptr)\n        CONFIDE_RETURN_IF_ERROR(confide_gen_send_" +
              dm.elem_struct->name + "(e." + dm.decl->name + ", len / sizeof(" + StructType(dm.elem_struct) +
@@ -539,6 +640,8 @@ std::string EmitStructHelpers(const Model& m) {
       s += SizeCode(dm.decl->attrs, dm.elem, "", what, ref, "len", "      ");
       s += "      confide::ByteSpan span;\n";
       s += "      CONFIDE_RETURN_IF_ERROR(req.GetBuffer(idx, " + Q(what) + ", len, true, &span));\n";
+      s += ElemCheck(dm.check, "span", what, "      ");
+      s += StructCheck(m, dm.elem_struct, "span", what, "      ");
       s += "      ++idx;\n      size_t slot = store.size();\n      store.emplace_back();\n";
       s += "      if (span.data() != nullptr) {\n";
       s += "        CONFIDE_RETURN_IF_ERROR(budget.Take(len, " + Q(what) + "));\n";
@@ -560,7 +663,6 @@ std::string EmitStructHelpers(const Model& m) {
 }
 
 std::string EmitReceiver(const Model& m, const FunctionInfo& f, Side side) {
-  (void)m;
   const bool t = side == Side::kTrusted;
   const std::string& name = f.fn->name;
   const size_t np = f.params.size();
@@ -574,6 +676,7 @@ std::string EmitReceiver(const Model& m, const FunctionInfo& f, Side side) {
     s += "  if (confide_gen_req.size() < " + std::to_string(np) + "u) return confide_gen_req.ExpectItems(" +
          std::to_string(np) + "u);\n";
   s += "  confide_gen::Budget confide_gen_budget;\n  (void)confide_gen_budget;\n  (void)confide_gen_reply;\n";
+  const std::string call = std::string(t ? "ecall '" : "ocall '") + name + "'";
   // 1. Values first: every size= / count= below is evaluated on these copies (rule 2, 3).
   for (size_t i = 0; i < np; ++i) {
     const ParamInfo& p = f.params[i];
@@ -581,6 +684,9 @@ std::string EmitReceiver(const Model& m, const FunctionInfo& f, Side side) {
     if (p.kind == ParamKind::kValue) {
       s += "  " + p.local_type + " " + pn + "{};\n";
       s += "  CONFIDE_RETURN_IF_ERROR(" + ValueGet(p.check, "confide_gen_req", std::to_string(i) + "u", pn, pn) + ");\n";
+      if (Checked(m, p.elem_struct))
+        s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_check_" + p.elem_struct->name + "(confide_gen::Raw(&" + pn +
+             "), sizeof " + pn + ", " + Q(call + ": " + pn) + "));\n";
     } else if (p.kind == ParamKind::kUserCheck) {
       s += "  " + p.local_type + " " + pn + " = nullptr;\n";
       s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_req.GetValue(" + std::to_string(i) + "u, " + Q(pn) + ", &" + pn +
@@ -625,6 +731,7 @@ std::string EmitReceiver(const Model& m, const FunctionInfo& f, Side side) {
         s += "    CONFIDE_RETURN_IF_ERROR(confide_gen_req.GetBuffer(" + idx + ", " + Q(pn) + ", " + n +
              ", true, &confide_gen_s));\n";
         s += ElemCheck(p.check, "confide_gen_s", pn, "    ");
+        s += StructCheck(m, p.elem_struct, "confide_gen_s", call + ": " + pn, "    ");
         if (p.dir == Direction::kInOut || p.kind == ParamKind::kDeep)
           s += "    CONFIDE_RETURN_IF_ERROR(confide_gen::Copy(confide_gen_s, " + align + ", " + l +
                ", confide_gen_budget, " + Q(pn) + ", &" + v + "));\n";
@@ -694,7 +801,6 @@ std::string EmitReceiver(const Model& m, const FunctionInfo& f, Side side) {
 }
 
 std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
-  (void)m;
   const bool host = side == Side::kUntrusted;
   const std::string& name = f.fn->name;
   const bool recv_errno = !host && f.fn->propagate_errno;
@@ -801,11 +907,14 @@ std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
   s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_v.ExpectItems(confide_gen_items));\n";
   s += "  size_t confide_gen_ri = 0;\n";
   // Every reply item is checked before anything is copied to the caller (rule 6): lengths,
-  // bool / enum values, and the sizes in [in, out] deep copies.
+  // bool / enum values (in structs too), and the sizes in [in, out] deep copies.
   if (!f.ret_void) {
     s += "  " + f.ret_type + " confide_gen_ret{};\n";
     s += "  CONFIDE_RETURN_IF_ERROR(" +
          ValueGet(f.ret_check, "confide_gen_v", "confide_gen_ri++", "return value", "confide_gen_ret") + ");\n";
+    if (Checked(m, f.ret_struct))
+      s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_check_" + f.ret_struct->name +
+           "(confide_gen::Raw(&confide_gen_ret), sizeof confide_gen_ret, " + Q(what + ": return value") + "));\n";
   }
   for (const ParamInfo& p : f.params) {
     if (!IsOutput(p)) continue;
@@ -813,7 +922,10 @@ std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
     s += "  confide::ByteSpan confide_gen_o_" + pn + ";\n";
     s += "  CONFIDE_RETURN_IF_ERROR(confide_gen::GetOut(confide_gen_v, confide_gen_ri++, " + Q(pn) + ", " + pn +
          ", confide_gen_n_" + pn + ", &confide_gen_o_" + pn + "));\n";
-    if (p.kind == ParamKind::kBuffer) s += ElemCheck(p.check, "confide_gen_o_" + pn, pn, "  ");
+    if (p.kind == ParamKind::kBuffer) {
+      s += ElemCheck(p.check, "confide_gen_o_" + pn, pn, "  ");
+      s += StructCheck(m, p.elem_struct, "confide_gen_o_" + pn, what + ": " + pn, "  ");
+    }
     if (p.kind == ParamKind::kDeep)
       s += "  CONFIDE_RETURN_IF_ERROR(confide_gen_verify_" + p.deep->name + "(confide_gen::Raw(" + pn +
            "), confide_gen_o_" + pn + ".data(), confide_gen_o_" + pn + ".size(), " + Q(what + ": " + pn) + "));\n";

@@ -132,3 +132,24 @@ uint64_t host_bundle_resize(struct bundle* b, int mode) {
   if (mode == 1 && b->blobs != nullptr && b->nblobs > 1) b->blobs[1].len += 100;
   return 1;
 }
+
+struct flagged host_flagged() {
+  flagged f{};
+  f.id = 9;
+  f.f.on = true;
+  f.f.c = GREEN;
+  f.f.bits[1] = true;
+  return f;
+}
+
+void host_flags_out(struct flags* f) {
+  if (f == nullptr) return;
+  f[0] = flags{true, RED, {false, false}};
+  f[1] = flags{false, BLUE, {true, true}};
+}
+
+void host_switches(struct switches* s) {
+  if (s == nullptr) return;
+  for (size_t i = 0; s->on != nullptr && i < s->n; ++i) s->on[i] = !s->on[i];
+  for (size_t i = 0; s->f != nullptr && i < s->nf; ++i) s->f[i].on = !s->f[i].on;
+}

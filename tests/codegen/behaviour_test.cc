@@ -199,6 +199,32 @@ TEST_F(AllEnclave, NestedDeepCopy) {
   EXPECT_EQ(words[1], 2001u);
 }
 
+TEST_F(AllEnclave, StructsWithBoolAndEnumFields) {
+  flagged f{3, {true, GREEN, {false, true}}};
+  auto sum = flags_sum(E(), f);
+  ASSERT_TRUE(sum.ok()) << sum.status().message();
+  EXPECT_EQ(*sum, 3 + 1 + 1 + 0 + 1);
+  flags many[3] = {{true, RED, {}}, {false, BLUE, {}}, {true, GREEN, {true, true}}};
+  auto n = flags_count(E(), many, 3);
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 2);
+  bool on[3] = {true, true, false};
+  flags one[1] = {{true, RED, {}}};
+  switches sw{3, on, 1, one};
+  auto k = switches_count(E(), &sw);
+  ASSERT_TRUE(k.ok()) << k.status().message();
+  EXPECT_EQ(*k, 3);
+  auto made = make_flagged(E(), 0);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  EXPECT_EQ(made->id, 7u);
+  EXPECT_TRUE(made->f.on);
+  EXPECT_EQ(made->f.c, BLUE);
+  flags out[2] = {};
+  ASSERT_TRUE(flags_fill(E(), out, 0).ok());
+  EXPECT_TRUE(out[1].on);
+  EXPECT_TRUE(out[1].bits[0]);
+}
+
 TEST_F(AllEnclave, OcallWithStringAndImportedDeclaration) {
   {
     std::lock_guard<std::mutex> lock(State().mu);

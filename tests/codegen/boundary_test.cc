@@ -1,6 +1,7 @@
 // DESIGN §5 boundary rules against the generated dispatchers: crafted request frames sent
 // through Enclave::Call (what a hostile host can send), and hostile replies from a host
 // whose ocall handlers are replaced. Each must be refused with its specific error.
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -12,6 +13,12 @@ namespace {
 using confide::Code;
 using confide::abi::FrameView;
 using confide::abi::FrameWriter;
+
+// Writes `byte` at offset `off` of `obj`: a bool or enum value C++ code could not write.
+template <typename T>
+void Poke(T& obj, size_t off, unsigned char byte) {
+  std::memcpy(reinterpret_cast<unsigned char*>(&obj) + off, &byte, 1);
+}
 
 class Boundary : public ::testing::Test {
  protected:
@@ -174,6 +181,58 @@ TEST_F(Boundary, BoolAndEnumValuesOutsideTheirType) {
   ExpectError(Send("count_colors", arr), Code::kInvalidArgument, "colors: element 1 (9) is outside the range");
 }
 
+TEST_F(Boundary, BoolAndEnumFieldsOfStructsOutsideTheirType) {
+  // By value, in a struct held by value.
+  flagged f{};
+  Poke(f, offsetof(flagged, f) + offsetof(flags, on), 127);
+  FrameWriter byval;
+  byval.Value(&f, sizeof f);
+  ExpectError(Send("flags_sum", byval), Code::kInvalidArgument,
+              "ecall 'flags_sum': f: field flags::on: bool byte 127 is neither 0 nor 1");
+  // A buffer of structs: an enum, then an element of a bool array member.
+  flags two[2] = {};
+  const int nine = 9;
+  std::memcpy(reinterpret_cast<unsigned char*>(&two[1]) + offsetof(flags, c), &nine, sizeof nine);
+  FrameWriter buf;
+  buf.Buffer(two, sizeof two);
+  buf.Value(uint64_t{2});
+  ExpectError(Send("flags_count", buf), Code::kInvalidArgument,
+              "ecall 'flags_count': f: element 1, field flags::c: 9 is outside the range of its enum type");
+  flags bits[1] = {};
+  Poke(bits[0], offsetof(flags, bits) + 1, 2);
+  FrameWriter arr;
+  arr.Buffer(bits, sizeof bits);
+  arr.Value(uint64_t{1});
+  ExpectError(Send("flags_count", arr), Code::kInvalidArgument,
+              "ecall 'flags_count': f: field flags::bits[1]: bool byte 2 is neither 0 nor 1");
+  // Deep-copy member buffers: of bools, and of structs with checked fields.
+  switches sw{2, nullptr, 1, nullptr};
+  const uint8_t on[2] = {1, 5};
+  flags one[1] = {};
+  FrameWriter deep_bools;
+  deep_bools.Buffer(&sw, sizeof sw);
+  deep_bools.Buffer(on, sizeof on);
+  deep_bools.Buffer(one, sizeof one);
+  ExpectError(Send("switches_count", deep_bools), Code::kInvalidArgument,
+              "switches::on: element 1 is a bool byte that is neither 0 nor 1");
+  const uint8_t good[2] = {1, 0};
+  Poke(one[0], offsetof(flags, bits), 7);
+  FrameWriter deep_structs;
+  deep_structs.Buffer(&sw, sizeof sw);
+  deep_structs.Buffer(good, sizeof good);
+  deep_structs.Buffer(one, sizeof one);
+  ExpectError(Send("switches_count", deep_structs), Code::kInvalidArgument,
+              "switches::f: field flags::bits[0]: bool byte 7 is neither 0 nor 1");
+  // The same frames with values in range are accepted.
+  one[0] = flags{true, BLUE, {true, false}};
+  FrameWriter fine;
+  fine.Buffer(&sw, sizeof sw);
+  fine.Buffer(good, sizeof good);
+  fine.Buffer(one, sizeof one);
+  auto r = Send("switches_count", fine);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+}
+
 TEST_F(Boundary, DeepCopyMemberLengthDiffersFromTheStructsOwnSize) {
   blob b{4, nullptr};
   uint8_t three[3] = {1, 2, 3};
@@ -315,6 +374,29 @@ TEST_F(Boundary, NestedDeepCopySizesAreCheckedBeforeAnythingIsCopiedBack) {
   EXPECT_EQ(words[0], 10u);
 }
 
+TEST_F(Boundary, BoolAndEnumFieldsInTheEnclavesRepliesAreChecked) {
+  auto bad_bool = make_flagged(*enclave_, 1);
+  ASSERT_FALSE(bad_bool.ok());
+  EXPECT_EQ(bad_bool.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(bad_bool.status().message().find(
+                "reply of ecall 'make_flagged': return value: field flags::on: bool byte 127 is neither 0 nor 1"),
+            std::string::npos)
+      << bad_bool.status().message();
+  auto bad_enum = make_flagged(*enclave_, 2);
+  ASSERT_FALSE(bad_enum.ok());
+  EXPECT_NE(bad_enum.status().message().find("return value: field flags::c: 9 is outside the range of its enum type"),
+            std::string::npos)
+      << bad_enum.status().message();
+  flags out[2] = {};
+  auto s = flags_fill(*enclave_, out, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("reply of ecall 'flags_fill': f: element 1, field flags::bits[1]: bool byte 2 is "
+                             "neither 0 nor 1"),
+            std::string::npos)
+      << s.message();
+  EXPECT_FALSE(out[0].on);  // nothing was copied
+}
+
 // ------------------------------------------------------------------ hostile host replies
 
 confide::Status HostileBytes(const FrameView& req, FrameWriter& reply) {
@@ -338,6 +420,39 @@ confide::Status HostileColor(const FrameView&, FrameWriter& reply) {
   return confide::Status::Ok();
 }
 
+confide::Status HostileFlagged(const FrameView&, FrameWriter& reply) {
+  flagged f{};
+  Poke(f, offsetof(flagged, f) + offsetof(flags, on), 127);
+  reply.Value(&f, sizeof f);
+  return confide::Status::Ok();
+}
+
+confide::Status HostileFlagsOut(const FrameView&, FrameWriter& reply) {
+  flags f[2] = {};
+  const int nine = 9;
+  std::memcpy(reinterpret_cast<unsigned char*>(&f[1]) + offsetof(flags, c), &nine, sizeof nine);
+  reply.Buffer(f, sizeof f);
+  return confide::Status::Ok();
+}
+
+// Echoes the [in, out] switches with one bad value: a bool byte of 3 in the `on` buffer
+// when n is 2, a bool byte of 200 in the flags buffer otherwise.
+confide::Status HostileSwitches(const FrameView& req, FrameWriter& reply) {
+  confide::ByteSpan sb, on, fb;
+  CONFIDE_RETURN_IF_ERROR(req.GetBuffer(0, "s", sizeof(switches), false, &sb));
+  switches s;
+  std::memcpy(&s, sb.data(), sizeof s);
+  CONFIDE_RETURN_IF_ERROR(req.GetBuffer(1, "on", s.n, false, &on));
+  CONFIDE_RETURN_IF_ERROR(req.GetBuffer(2, "f", s.nf * sizeof(flags), false, &fb));
+  std::vector<uint8_t> on2(on.begin(), on.end()), f2(fb.begin(), fb.end());
+  if (s.n == 2) on2[1] = 3;
+  else f2[offsetof(flags, bits)] = 200;
+  reply.Buffer(sb.data(), sb.size());
+  reply.Buffer(on2.data(), on2.size());
+  reply.Buffer(f2.data(), f2.size());
+  return confide::Status::Ok();
+}
+
 class HostileHost : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -348,6 +463,9 @@ class HostileHost : public ::testing::Test {
       if (n == "host_hostile") o.handler = &HostileBytes;
       if (n == "host_hostile_bool") o.handler = &HostileBool;
       if (n == "host_hostile_color") o.handler = &HostileColor;
+      if (n == "host_flagged") o.handler = &HostileFlagged;
+      if (n == "host_flags_out") o.handler = &HostileFlagsOut;
+      if (n == "host_switches") o.handler = &HostileSwitches;
     }
     tables_ = base;
     tables_.ocalls = ocalls_.data();
@@ -395,6 +513,17 @@ TEST_F(HostileHost, NestedDeepCopySizesAreCheckedBeforeAnythingIsCopiedBack) {
   Probe(6, Code::kInvalidArgument,
         "reply of ocall 'host_bundle_resize': b (deep copy): element 1, field blob::len came back as 102 but was "
         "sent as 2");
+}
+
+TEST_F(HostileHost, BoolAndEnumFieldsOfStructsAreRefused) {
+  Probe(7, Code::kInvalidArgument,
+        "reply of ocall 'host_flagged': return value: field flags::on: bool byte 127 is neither 0 nor 1");
+  Probe(8, Code::kInvalidArgument,
+        "reply of ocall 'host_flags_out': f: element 1, field flags::c: 9 is outside the range of its enum type");
+  Probe(9, Code::kInvalidArgument,
+        "reply of ocall 'host_switches': s (deep copy): element 1 is a bool byte that is neither 0 nor 1");
+  Probe(10, Code::kInvalidArgument,
+        "reply of ocall 'host_switches': s (deep copy): field flags::bits[0]: bool byte 200 is neither 0 nor 1");
 }
 
 TEST_F(HostileHost, HonestHandlersStillWork) {

@@ -40,6 +40,18 @@ int Fail(int code, const std::string& why, char* msg, size_t cap) {
   return code;
 }
 
+// Writes `byte` over the bool or enum at `field`: what a buggy or hostile side could send.
+void Poke(void* field, unsigned char byte) { std::memset(field, byte, 1); }
+
+flagged GoodFlagged() {
+  flagged f{};
+  f.id = 7;
+  f.f.on = true;
+  f.f.c = BLUE;
+  f.f.bits[0] = true;
+  return f;
+}
+
 uint64_t Sum(const uint8_t* p, size_t n) {
   uint64_t s = 0;
   for (size_t i = 0; p != nullptr && i < n; ++i) s += p[i];
@@ -255,7 +267,53 @@ int ocall_deep(char* msg, size_t cap) {
   if (blobs[0].data != d0 || blobs[1].data != d1) return Fail(202, "nested pointers replaced", msg, cap);
   if (d0[0] != 0xfe || d0[2] != 0xfc || d1[1] != 0xeb) return Fail(203, "nested buffers not copied back", msg, cap);
   if (words[0] != 110 || words[2] != 310) return Fail(204, "counted member not copied back", msg, cap);
+  // Checked struct fields in range pass, in every direction.
+  auto fl = host_flagged();
+  if (!fl.ok()) return Report(fl.status(), msg, cap);
+  if (fl->id != 9 || !fl->f.on || fl->f.c != GREEN || !fl->f.bits[1]) return Fail(205, "host_flagged fields", msg, cap);
+  flags out[2] = {};
+  if (auto st = host_flags_out(out); !st.ok()) return Report(st, msg, cap);
+  if (!out[0].on || out[1].c != BLUE) return Fail(206, "host_flags_out fields", msg, cap);
+  bool on[2] = {true, false};
+  flags f[1] = {GoodFlagged().f};
+  switches sw{2, on, 1, f};
+  if (auto st = host_switches(&sw); !st.ok()) return Report(st, msg, cap);
+  if (on[0] || !on[1] || f[0].on) return Fail(207, "host_switches not copied back", msg, cap);
   return Fail(0, "ok", msg, cap);
+}
+
+int flags_sum(struct flagged f) {
+  return static_cast<int>(f.id) + f.f.on + static_cast<int>(f.f.c) + f.f.bits[0] + f.f.bits[1];
+}
+
+int flags_count(const struct flags* f, size_t n) {
+  int k = 0;
+  for (size_t i = 0; f != nullptr && i < n; ++i) k += f[i].on;
+  return k;
+}
+
+int switches_count(struct switches* s) {
+  if (s == nullptr) return -1;
+  int k = 0;
+  for (size_t i = 0; s->on != nullptr && i < s->n; ++i) k += s->on[i];
+  for (size_t i = 0; s->f != nullptr && i < s->nf; ++i) k += s->f[i].on;
+  return k;
+}
+
+// mode 1: a bool byte of 127 in the nested struct, 2: an enum of 9; the host's proxy must
+// refuse either.
+struct flagged make_flagged(int mode) {
+  flagged f = GoodFlagged();
+  if (mode == 1) Poke(&f.f.on, 127);
+  if (mode == 2) Poke(&f.f.c, 9);
+  return f;
+}
+
+void flags_fill(struct flags* f, int mode) {
+  if (f == nullptr) return;
+  f[0] = GoodFlagged().f;
+  f[1] = GoodFlagged().f;
+  if (mode == 1) Poke(&f[1].bits[1], 2);
 }
 
 // A misbehaving enclave as the host sees it: the buffer changes and its length grows.
@@ -277,8 +335,8 @@ void bundle_regrow(struct bundle* b, int mode) {
 
 namespace {
 
-// The probes of hostile replies to [in, out] deep copies: each must be refused, and leave
-// the enclave's own data as it was.
+// The probes of hostile replies to [in, out] deep copies and checked struct fields: each
+// must be refused, and leave the enclave's own data as it was.
 int ProbeDeep(int mode, char* msg, size_t cap) {
   uint8_t secret[16];
   for (int i = 0; i < 16; ++i) secret[i] = static_cast<uint8_t>(0xA0 + i);
@@ -306,6 +364,27 @@ int ProbeDeep(int mode, char* msg, size_t cap) {
           words[0] != 100 || std::memcmp(secret, before, sizeof secret) != 0)
         return Fail(301, "the enclave's bundle changed", msg, cap);
       return Report(r.status(), msg, cap);
+    }
+    case 7: {
+      auto r = host_flagged();
+      return r.ok() ? Fail(0, "accepted", msg, cap) : Report(r.status(), msg, cap);
+    }
+    case 8: {
+      flags f[2] = {};
+      auto r = host_flags_out(f);
+      if (r.ok()) return Fail(0, "accepted", msg, cap);
+      if (f[0].on || f[1].on) return Fail(302, "the enclave's flags changed", msg, cap);
+      return Report(r, msg, cap);
+    }
+    case 9:
+    case 10: {  // the hostile handler tells the two apart by n
+      bool on[3] = {true, false, true};
+      flags f[1] = {GoodFlagged().f};
+      switches s{mode == 9 ? size_t{2} : size_t{3}, on, 1, f};
+      auto r = host_switches(&s);
+      if (r.ok()) return Fail(0, "accepted", msg, cap);
+      if (!on[0] || on[1] || !f[0].on || f[0].bits[1]) return Fail(303, "the enclave's switches changed", msg, cap);
+      return Report(r, msg, cap);
     }
     default:
       return Fail(-1, "unknown mode", msg, cap);
