@@ -51,6 +51,7 @@ class EnclaveProcess {
   void CloseLifeline();
 
   pid_t pid() const { return pid_; }
+  int lifeline() const { return lifeline_; }  // the host's end, for tests that misuse it
   const Channel& channel() const { return channel_; }
   uint8_t* map() const { return static_cast<uint8_t*>(map_); }
   size_t map_size() const { return map_size_; }

@@ -1,10 +1,13 @@
 // confide-enclave-runtime end to end: this test plays the host and the platform daemon
 // (enclave_process.h), starts the real runtime with a signed test enclave and checks calls,
 // the seccomp filter, secret memory and the tamper response from outside the process.
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -370,6 +373,99 @@ TEST(SoftRuntime, ClosingTheLifelineEndsTheEnclave) {
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   EXPECT_EQ(e->state(), EnclaveState::kExited);
   EXPECT_NE(e->reason().find("the host closed the lifeline"), std::string::npos) << e->reason();
+}
+
+// A loopback TCP connection whose peer never reads, its send queue full and SO_LINGER set:
+// the last close of `client` blocks in the kernel for the linger time (1000 s here), until
+// the peer goes away (the destructor) or the closing thread gets a signal.
+struct LingeringSocket {
+  int listener = -1;
+  int client = -1;
+  LingeringSocket() {
+    listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int small = 4096;
+    setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    socklen_t len = sizeof a;
+    if (bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) != 0 || listen(listener, 1) != 0)
+      return;
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    if (connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      close(c);
+      return;
+    }
+    client = c;
+    fcntl(client, F_SETFL, O_NONBLOCK);
+    char junk[4096] = {};
+    while (write(client, junk, sizeof junk) > 0) {
+    }
+    linger l{1, 1000};
+    setsockopt(client, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  }
+  ~LingeringSocket() {
+    if (client >= 0) close(client);
+    if (listener >= 0) close(listener);
+  }
+};
+
+// Sends one byte and, when `fd` >= 0, that descriptor (SCM_RIGHTS).
+bool SendOnLifeline(int lifeline, int fd) {
+  char byte = 'x';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  if (fd >= 0) {
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  }
+  return sendmsg(lifeline, &m, MSG_NOSIGNAL) == 1;
+}
+
+// The watchdog used to read() the lifeline: that took the message and dropped the descriptor
+// it carried, and the kernel's last close of that socket blocked the watchdog for the linger
+// time, so the host's death no longer wiped and ended the enclave (it stayed kReady). Now the
+// watchdog only peeks, and the message itself ends the enclave (next test).
+TEST(SoftRuntime, ADescriptorSentOnTheLifelineDoesNotFreezeTheWatchdog) {
+  LingeringSocket lingering;  // outlives the enclave: its peer never reads while the enclave runs
+  ASSERT_GE(lingering.client, 0) << strerror(errno);
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(SendOnLifeline(e->lifeline(), lingering.client)) << strerror(errno);
+  close(lingering.client);  // the message holds the only reference now
+  lingering.client = -1;
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the watchdog looks every 5 ms
+  e->CloseLifeline();                                           // and the host dies
+  int st = e->WaitExit(3000);
+  ASSERT_NE(st, -1) << "the enclave neither wiped its memory nor ended after the host died; state "
+                    << static_cast<int>(e->state()) << ", reason: " << e->reason();
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  EXPECT_EQ(e->state(), EnclaveState::kExited);
+  EXPECT_NE(e->reason().find("the enclave wiped its memory and ended"), std::string::npos) << e->reason();
+}
+
+// The host never sends anything on the lifeline: a message there (data, descriptors) breaks
+// the protocol, and the enclave treats it as the host going away. It used to be read and
+// ignored.
+TEST(SoftRuntime, AnythingTheHostSendsOnTheLifelineEndsTheEnclaveAsIfTheHostHadGone) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(SendOnLifeline(e->lifeline(), -1)) << strerror(errno);
+  int st = e->WaitExit(3000);
+  ASSERT_NE(st, -1) << "the enclave went on after a message on the lifeline; state " << static_cast<int>(e->state());
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  EXPECT_EQ(e->state(), EnclaveState::kExited);
+  EXPECT_NE(e->reason().find("the host broke the lifeline protocol"), std::string::npos) << e->reason();
 }
 
 // ---------------------------------------------------------------- start-up refusals

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -296,6 +297,11 @@ bool InstallSeccomp(char* err, size_t err_size) {
   // mprotect only without PROT_EXEC: no new code, ever.
   if (rc == 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1, scmp_arg_cmp{2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0});
+  // recv on the lifeline, and only to peek without waiting (CheckLifeline): nothing in the
+  // enclave may take a message off it, since dropping the descriptors one carries could block.
+  if (rc == 0)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvfrom), 2, scmp_arg_cmp{0, SCMP_CMP_EQ, kLifelineFd, 0},
+                          scmp_arg_cmp{3, SCMP_CMP_EQ, MSG_PEEK | MSG_DONTWAIT, 0});
   // abort()/raise() signal only this process.
   if (rc == 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
@@ -325,16 +331,44 @@ bool InstallStartFilter(char* err, size_t err_size) {
 }
 
 // ------------------------------------------------------------------ checks
+namespace {
+
+const char kHostClosedLifeline[] = "the host closed the lifeline: the enclave wiped its memory and ended";
+
+bool LifelineHungUp() {
+  pollfd p{kLifelineFd, POLLRDHUP, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+}  // namespace
+
 void CheckLifeline() {
   pollfd p{kLifelineFd, POLLIN | POLLRDHUP, 0};
-  int n = poll(&p, 1, 0);
-  if (n < 0) return;
-  bool gone = (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0;
-  if (!gone && (p.revents & POLLIN) != 0) {
-    char buf[64];
-    if (read(p.fd, buf, sizeof buf) == 0) gone = true;  // other bytes: the host has nothing to say here
+  if (poll(&p, 1, 0) <= 0) return;
+  if ((p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0)
+    Respond(EnclaveState::kExited, kHostClosedLifeline, true, 0);
+  if ((p.revents & POLLIN) == 0) return;
+  // Something is queued. Peek at it, never read it: a message may carry descriptors
+  // (SCM_RIGHTS), and reading one without taking them makes the kernel close them here, and
+  // the last close of some (a TCP socket set to linger whose peer reads nothing) blocks for as
+  // long as the host likes, which would stop this thread's checks for good. A peek takes
+  // references of its own and drops only those; what stays queued is released when the
+  // process ends, and the kernel does not linger for an exiting process.
+  char byte;
+  ssize_t n = recv(kLifelineFd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (n == 0 && LifelineHungUp()) Respond(EnclaveState::kExited, kHostClosedLifeline, true, 0);
+  // The host never sends anything on the lifeline: data, descriptors or an empty message
+  // break the protocol, and count as the host going away (the message stays queued, so
+  // carrying on would leave the lifeline readable for good).
+  Msg m;
+  if (n < 0) {
+    m.Str("reading the lifeline failed (errno ").Dec(static_cast<uint64_t>(errno)).Str(")");
+  } else {
+    m.Str("the host broke the lifeline protocol (it sent a message on the lifeline, which carries none)");
   }
-  if (gone) Respond(EnclaveState::kExited, "the host closed the lifeline: the enclave wiped its memory and ended", true, 0);
+  m.Str(": the enclave wiped its memory and ended");
+  Respond(EnclaveState::kExited, m.c_str(), true, 0);
 }
 
 void CheckTracer(int index) {
