@@ -468,6 +468,47 @@ TEST(SoftRuntime, AnythingTheHostSendsOnTheLifelineEndsTheEnclaveAsIfTheHostHadG
   EXPECT_NE(e->reason().find("the host broke the lifeline protocol"), std::string::npos) << e->reason();
 }
 
+// Like SoftBackend.ACallAfterATracerStoppedOnlyTheWatchdogLosesTheEnclave, for an ecall the
+// host's ocall handler makes back into the enclave: it used to be served without the check a
+// top-level call makes.
+TEST(SoftRuntime, ANestedCallAfterATracerStoppedOnlyTheWatchdogLosesTheEnclave) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  pid_t pid = e->pid();  // its main thread is the watchdog
+  Status nested;
+  OcallHandler handler = [&](uint32_t, const Bytes&, Bytes* reply) -> int32_t {
+    // PTRACE_INTERRUPT stops the watchdog alone. (It may see the tracer itself between the
+    // two calls; then the enclave is lost all the same.)
+    if (ptrace(PTRACE_SEIZE, pid, nullptr, nullptr) != 0) {
+      nested = Status(Code::kInternal, std::string("PTRACE_SEIZE: ") + strerror(errno));
+      return static_cast<int32_t>(Code::kInternal);
+    }
+    if (ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr) == 0) {
+      int st = 0;
+      waitpid(pid, &st, __WALL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));  // > the 50 ms staleness
+    auto r = e->Call(1, kSecret, FrameWriter().Finish());
+    nested = r.status();
+    if (!r.ok()) return static_cast<int32_t>(r.status().code());
+    *reply = *r;
+    return 0;
+  };
+  FrameWriter w;
+  w.Value<uint32_t>(kOcallReenter);
+  auto r = e->Call(1, kCallHost, w.Finish(), handler);
+  EXPECT_EQ(nested.code(), Code::kEnclaveLost) << nested.ToString();
+  EXPECT_NE(nested.message().find("tamper response: a tracer (pid " + std::to_string(getpid()) +
+                                  ") was attached to enclave thread " + std::to_string(pid)),
+            std::string::npos)
+      << nested.ToString();
+  EXPECT_EQ(r.status().code(), Code::kEnclaveLost) << r.status().ToString();
+  ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+  int st = e->WaitExit(5000);
+  ASSERT_NE(st, -1);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << st;
+}
+
 // ---------------------------------------------------------------- start-up refusals
 std::string FailedStart(const char* image, LaunchOptions o, EnclaveState* state = nullptr) {
   auto e = EnclaveProcess::Launch(image, o);

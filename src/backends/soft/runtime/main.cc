@@ -321,6 +321,11 @@ int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
         [](SlotState s) { return s == SlotState::kOcallReply || s == SlotState::kEcallRequest; },
         [] { return SlotAlive(); });
     if (!w.ok()) return fail(w.code(), "waiting for the host failed");
+    // Neither a nested ecall nor the ocall's reply goes to enclave code while a tracer holds
+    // the watchdog: the host's ocall handler may take as long as it likes, and root may stop
+    // the watchdog meanwhile (checked on every return here, not only after a sleep: a clock
+    // read, next to an ocall round trip).
+    CheckWatchdog();
     if (static_cast<SlotState>(c.state.load(std::memory_order_acquire)) == SlotState::kEcallRequest) {
       ServeEcall(slot);  // a nested ecall from the host's ocall handler; the trusted runtime admits it or not
       continue;
