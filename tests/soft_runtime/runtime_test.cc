@@ -6,9 +6,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -508,6 +511,92 @@ TEST(SoftRuntime, ANestedCallAfterATracerStoppedOnlyTheWatchdogLosesTheEnclave) 
   ASSERT_NE(st, -1);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << st;
 }
+
+#if defined(__x86_64__)
+// Holds the tamper response halfway. Traces the watchdog (the main thread) alone and lets it
+// run one system call at a time: it finds the tracer and responds, setting its "dying" flag,
+// publishing kLost and zeroing the heaps and slot 0's stack; the first system call after
+// kLost is the mprotect that makes the image's RELRO pages writable for the wipe, and the
+// watchdog is left stopped there. Slot 1's thread and stack are untouched and it runs on.
+// Returns how long the stepping took (the slot thread's own watchdog check finds the round
+// stale after 50 ms).
+std::chrono::microseconds HoldTheResponseHalfway(EnclaveProcess& e) {
+  pid_t pid = e.pid();
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(ptrace(PTRACE_SEIZE, pid, nullptr, PTRACE_O_TRACESYSGOOD), 0) << strerror(errno);
+  EXPECT_EQ(ptrace(PTRACE_INTERRUPT, pid, nullptr, nullptr), 0) << strerror(errno);
+  int st = 0;
+  EXPECT_EQ(waitpid(pid, &st, __WALL), pid);
+  long syscall_nr = -1;
+  for (int stops = 0; e.state() == EnclaveState::kReady && stops < 10000; ++stops) {
+    if (ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr) != 0 || waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st))
+      break;
+    syscall_nr = -1;
+    user_regs_struct regs{};
+    if (WSTOPSIG(st) == (SIGTRAP | 0x80) && ptrace(PTRACE_GETREGS, pid, nullptr, &regs) == 0)
+      syscall_nr = static_cast<long>(regs.orig_rax);
+  }
+  EXPECT_EQ(e.state(), EnclaveState::kLost) << e.reason();
+  EXPECT_EQ(syscall_nr, SYS_mprotect) << "the watchdog stopped in system call " << syscall_nr;
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+}
+
+// Puts an ecall request into slot 1 as a host that does not look at the enclave's state would.
+// Longer than the slot: answered by the runtime itself (kOutOfRange, without touching the
+// wiped heap) whenever it serves the slot at all. Returns whether any reply came in 300 ms.
+bool RequestIsAnswered(EnclaveProcess& e) {
+  SlotControl& c = e.channel().control(1);
+  c.call_id = kEcho;
+  c.length = e.channel().slot_data_bytes() + 1;
+  c.code = 0;
+  c.spin = 0;
+  PublishState(c, Side::kHost, SlotState::kEcallRequest);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (c.state.load() != static_cast<uint32_t>(SlotState::kEcallRequest)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+// Once a response has begun (state published, memory being wiped), slot threads used to go on
+// serving calls, on half-wiped memory. Held halfway, the response has begun and slot 1 is
+// intact: a request there must find it over. (A call that got past the check just before the
+// response began is not shown; it runs on, like any call already running then.)
+TEST(SoftRuntime, NoCallIsServedOnceTheTamperResponseHasBegun) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  auto took = HoldTheResponseHalfway(*e);
+  std::cout << "[ response held halfway after " << took.count() << " us ]\n";
+  EXPECT_FALSE(RequestIsAnswered(*e)) << "code " << e->channel().control(1).code;
+  // Let the response finish: it ends the process with the tamper response's status.
+  ptrace(PTRACE_DETACH, e->pid(), nullptr, nullptr);
+  int st = e->WaitExit(5000);
+  ASSERT_NE(st, -1);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << st;
+}
+
+// The same for an ecall made from an ocall handler (served inside the enclave's ocall).
+TEST(SoftRuntime, NoNestedCallIsServedOnceTheTamperResponseHasBegun) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  bool answered = true;
+  OcallHandler handler = [&](uint32_t, const Bytes&, Bytes*) -> int32_t {
+    HoldTheResponseHalfway(*e);
+    answered = RequestIsAnswered(*e);
+    return static_cast<int32_t>(Code::kInternal);
+  };
+  FrameWriter w;
+  w.Value<uint32_t>(kOcallReenter);
+  auto r = e->Call(1, kCallHost, w.Finish(), handler);
+  EXPECT_FALSE(answered) << "code " << e->channel().control(1).code;
+  EXPECT_EQ(r.status().code(), Code::kEnclaveLost) << r.status().ToString();
+  ptrace(PTRACE_DETACH, e->pid(), nullptr, nullptr);
+  int st = e->WaitExit(5000);
+  ASSERT_NE(st, -1);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << st;
+}
+#endif
 
 // ---------------------------------------------------------------- start-up refusals
 std::string FailedStart(const char* image, LaunchOptions o, EnclaveState* state = nullptr) {

@@ -234,12 +234,27 @@ thread_local int t_slot = -1;
 uint32_t Load32(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 uint64_t Load64(const uint64_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
+// A response (tamper, crash, host gone) is under way: the responding thread wipes the secret
+// memory and ends the process. This thread does nothing more until then.
+[[noreturn]] void Park() {
+  timespec ts{1, 0};
+  for (;;) nanosleep(&ts, nullptr);
+}
+
+// Called by a slot thread before it hands anything the host sent (an ecall request, an ocall
+// reply) to enclave code or answers it. Respond() sets g.dying (seq_cst) before it publishes
+// the new state and before it wipes anything, and a request reaches this thread through the
+// slot's state word (acquire): a request sent after the host saw kLost/kExited/kCrashed, or
+// read here after the response began, finds g.dying set. A call that passed this check just
+// before the response began runs on while its memory is wiped, like any call already running
+// then; none starts afterwards.
+void ParkIfResponding() {
+  if (g.dying.load(std::memory_order_seq_cst) != 0) Park();
+}
+
 // After a wake-up that brought no request.
 Status SlotAlive() {
-  if (g.dying.load() != 0) {
-    timespec ts{1, 0};
-    for (;;) nanosleep(&ts, nullptr);  // the responding thread ends the process
-  }
+  ParkIfResponding();
   CheckLifeline();
   CheckTracer(t_slot + 1);  // a tracer that stopped the watchdog but let us run
   return Status::Ok();
@@ -276,6 +291,7 @@ void WriteError(uint32_t slot, Code code, const char* msg) {
 // Runs the ecall waiting in `slot` and publishes its reply. Returns whether the host was
 // asleep (had to be woken for the reply).
 bool ServeEcall(uint32_t slot) {
+  ParkIfResponding();
   SlotControl& c = *g.control[slot];
   uint32_t id = Load32(&c.call_id);
   uint64_t len = Load64(&c.length);
@@ -321,10 +337,11 @@ int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
         [](SlotState s) { return s == SlotState::kOcallReply || s == SlotState::kEcallRequest; },
         [] { return SlotAlive(); });
     if (!w.ok()) return fail(w.code(), "waiting for the host failed");
-    // Neither a nested ecall nor the ocall's reply goes to enclave code while a tracer holds
-    // the watchdog: the host's ocall handler may take as long as it likes, and root may stop
-    // the watchdog meanwhile (checked on every return here, not only after a sleep: a clock
-    // read, next to an ocall round trip).
+    // Neither a nested ecall nor the ocall's reply goes to enclave code once a response has
+    // begun, nor while a tracer holds the watchdog: the host's ocall handler may take as long
+    // as it likes, and root may stop the watchdog meanwhile (checked on every return here, not
+    // only after a sleep: a clock read, next to an ocall round trip).
+    ParkIfResponding();
     CheckWatchdog();
     if (static_cast<SlotState>(c.state.load(std::memory_order_acquire)) == SlotState::kEcallRequest) {
       ServeEcall(slot);  // a nested ecall from the host's ocall handler; the trusted runtime admits it or not
@@ -472,6 +489,7 @@ void* SlotMain(void* arg) {
         [] { return SlotAlive(); }, &slept);
     if (!w.ok()) continue;
     // After every sleep, and every 1024th call of a stream that never sleeps (switchless).
+    ParkIfResponding();
     if (slept || (++calls & 1023) == 0) CheckWatchdog();
     woke_host = ServeEcall(slot);
   }
