@@ -635,6 +635,36 @@ TEST(SoftRuntimeStart, RefusesExtraDescriptors) {
   EXPECT_NE(FailedStart(SOFT_TEST_ENCLAVE, o).find("unexpected open descriptors 7"), std::string::npos);
 }
 
+// The image's constructors run under the start-up filter, which still allows open and
+// socket; what they leave open would outlive the full filter.
+TEST(SoftRuntimeStart, RefusesAnImageThatLeavesADescriptorOpenWhileItLoads) {
+  EnclaveState s{};
+  std::string err = FailedStart(KEEP_FILE_AT_LOAD_ENCLAVE, {}, &s);
+  EXPECT_NE(err.find("(/etc/hostname) was left open while the enclave image was loaded (by its constructors or "
+                     "confide_enclave_start_v1)"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
+// Closing descriptor 0 and opening a file gets 0, and dup2 replaces any descriptor: not only
+// the descriptors above 6 are compared with what the runtime was started with.
+TEST(SoftRuntimeStart, RefusesAnImageThatPutsAFileOnAStartDescriptorWhileItLoads) {
+  EnclaveState s{};
+  std::string err = FailedStart(REPLACE_STDIN_AT_LOAD_ENCLAVE, {}, &s);
+  EXPECT_NE(err.find("descriptor 0 (/etc/hostname) was"), std::string::npos) << err;
+  EXPECT_NE(err.find("while the enclave image was loaded"), std::string::npos) << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
+// A thread the image started could open a descriptor after the check; it is refused itself.
+TEST(SoftRuntimeStart, RefusesAnImageThatLeavesAThreadRunningWhileItLoads) {
+  EnclaveState s{};
+  std::string err = FailedStart(KEEP_THREAD_AT_LOAD_ENCLAVE, {}, &s);
+  EXPECT_NE(err.find("a thread was started while the enclave image was loaded"), std::string::npos) << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
 TEST(SoftRuntimeStart, RefusesSlotCountDifferentFromSignedNumTcs) {
   LaunchOptions o;
   o.slots = 3;

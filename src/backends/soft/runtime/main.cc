@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "backends/soft/launch.h"
 #include "backends/soft/runtime/heap.h"
@@ -87,6 +88,47 @@ bool IsMemfd(int fd) {
   return strncmp(target, "/memfd:", 7) == 0;
 }
 
+// What descriptors 0 to kPlatformFd were at start, so that the check after loading the image
+// sees one that was closed and reopened, or replaced with dup2.
+struct FdIdentity {
+  bool open;
+  dev_t dev;
+  ino_t ino;
+  bool operator==(const FdIdentity&) const = default;
+};
+FdIdentity g_start_fds[kPlatformFd + 1];
+
+FdIdentity IdentityOf(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return FdIdentity{false, 0, 0};
+  return FdIdentity{true, st.st_dev, st.st_ino};
+}
+
+// "descriptor 7 (/etc/hostname)", for messages.
+std::string DescribeFd(int fd) {
+  char path[64], target[256];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(path, target, sizeof target - 1);
+  std::string d = "descriptor " + std::to_string(fd);
+  if (n > 0) d += " (" + std::string(target, static_cast<size_t>(n)) + ")";
+  return d;
+}
+
+// Every open descriptor above kPlatformFd but the listing's own.
+std::vector<int> ExtraDescriptors() {
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) Fail("cannot list /proc/self/fd: " + Errno(errno));
+  int self = dirfd(d);
+  std::vector<int> extra;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    int fd = atoi(e->d_name);
+    if (fd > kPlatformFd && fd != self) extra.push_back(fd);
+  }
+  closedir(d);
+  return extra;
+}
+
 void CheckDescriptors() {
   const char* how = " (confide-enclave-runtime is started by the platform daemon with the descriptors of launch.h)";
   struct stat st {};
@@ -108,17 +150,47 @@ void CheckDescriptors() {
     if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
       Fail("descriptor " + std::to_string(fd) + " is not a socket" + how);
   // Nothing else may be open: a stray descriptor would be a way out the filter cannot see.
-  DIR* d = opendir("/proc/self/fd");
-  if (d == nullptr) Fail("cannot list /proc/self/fd: " + Errno(errno));
-  int self = dirfd(d);
   std::string extra;
+  for (int fd : ExtraDescriptors()) extra += (extra.empty() ? "" : ", ") + std::to_string(fd);
+  if (!extra.empty()) Fail("unexpected open descriptors " + extra + how);
+  for (int fd = 0; fd <= kPlatformFd; ++fd) g_start_fds[fd] = IdentityOf(fd);
+}
+
+// After the image was loaded: its constructors and confide_enclave_start_v1 ran enclave code
+// under the start-up filter, which still lets it open files and sockets. What it left open
+// would outlive the full filter, which forbids creating descriptors but not using them: the
+// start fails, naming the descriptor (closing it instead would hide the image's mistake, and
+// its last close could block). Threads first: a thread the image started could open one after
+// this check, and would run enclave code on a stack in ordinary memory besides.
+void CheckAfterLoad() {
+  const char* during = " while the enclave image was loaded (by its constructors or confide_enclave_start_v1)";
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) Fail("cannot list /proc/self/task: " + Errno(errno));
+  std::string threads;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] == '.') continue;
-    int fd = atoi(e->d_name);
-    if (fd > kPlatformFd && fd != self) extra += (extra.empty() ? "" : ", ") + std::string(e->d_name);
+    pid_t tid = atoi(e->d_name);
+    bool known = false;
+    for (uint32_t i = 0; i <= g.num_slots && !known; ++i) known = g.tids[i] == tid;
+    if (!known) threads += (threads.empty() ? "" : ", ") + std::string(e->d_name);
   }
   closedir(d);
-  if (!extra.empty()) Fail("unexpected open descriptors " + extra + how);
+  if (!threads.empty())
+    Fail("a thread was started" + std::string(during) + " and still runs (thread " + threads +
+         "): enclave code runs on the slot threads only");
+  // Descriptors 0 to 6 as they were at start (closing 0 and opening a file gets 0, dup2 can
+  // replace any of them), before anything is opened here.
+  for (int fd = 0; fd <= kPlatformFd; ++fd)
+    if (!(IdentityOf(fd) == g_start_fds[fd]))
+      Fail(DescribeFd(fd) + (g_start_fds[fd].open ? " was replaced" : " was opened") + during +
+           ": enclave code may not keep descriptors beyond those it was started with");
+  std::vector<int> extra = ExtraDescriptors();
+  if (!extra.empty()) {
+    std::string names;
+    for (int fd : extra) names += (names.empty() ? "" : ", ") + DescribeFd(fd);
+    Fail(names + (extra.size() == 1 ? " was" : " were") + " left open" + during +
+         ": enclave code may not keep descriptors beyond those it was started with");
+  }
 }
 
 // ------------------------------------------------------------------ step 2: channel
@@ -566,6 +638,8 @@ int main(int argc, char** argv) {
   for (uint32_t n; (n = g_registered.load()) < g.num_slots;) FutexWait(g_registered, n, 100);
 
   g.tids[0] = static_cast<pid_t>(syscall(SYS_gettid));
+  // From here to the full filter only the runtime runs: the slot threads wait for g_go.
+  CheckAfterLoad();
   for (uint32_t i = 0; i <= g.num_slots; ++i) g.status_fds[i] = OpenStatus(g.tids[i]);
   char err[256];
   if (!InstallSeccomp(err, sizeof err)) Fail(err);

@@ -1,0 +1,51 @@
+// Test enclaves whose image leaves something behind while it is loaded, which
+// confide-enclave-runtime must refuse before it serves any call. One behaviour per image,
+// chosen at compile time:
+//   KEEP_FILE      a constructor opens /etc/hostname and keeps it open;
+//   REPLACE_STDIN  a constructor puts /etc/hostname on descriptor 0 (dup2), where a check of
+//                  the descriptors above 2 alone would not look;
+//   KEEP_THREAD    a constructor starts a thread that keeps running (it could open a file
+//                  after any check made before the full seccomp filter).
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "confide/trusted.h"
+#include "runtime/enclave/basic_handlers.h"
+
+namespace {
+
+#if defined(KEEP_FILE)
+__attribute__((constructor)) void KeepAFileOpen() { (void)open("/etc/hostname", O_RDONLY); }
+#elif defined(REPLACE_STDIN)
+__attribute__((constructor)) void ReplaceStdin() {
+  int fd = open("/etc/hostname", O_RDONLY);
+  if (fd > 0) {
+    dup2(fd, 0);
+    close(fd);
+  }
+}
+#elif defined(KEEP_THREAD)
+void* Linger(void*) {
+  for (;;) sleep(60);
+  return nullptr;
+}
+__attribute__((constructor)) void StartAThread() {
+  pthread_t t;
+  if (pthread_create(&t, nullptr, Linger, nullptr) == 0) pthread_detach(t);
+}
+#else
+#error "define KEEP_FILE, REPLACE_STDIN or KEEP_THREAD"
+#endif
+
+const confide::abi::EcallInfo kEcalls[] = {
+    {"echo", confide_test_enclave::Echo, true, false},
+    {"secret", confide_test_enclave::Secret, false, false},
+    {"call_host", confide_test_enclave::CallHost, true, false},
+};
+const uint32_t kAllowSecret[] = {1};
+const confide::abi::OcallInfo kOcalls[] = {{"host_reenter", kAllowSecret, 1, false}};
+
+}  // namespace
+
+extern "C" const confide::abi::TrustedTables confide_trusted_tables = {kEcalls, 3, kOcalls, 1};
