@@ -887,12 +887,23 @@ TEST(PlatformDaemon, AUserCannotQueueLaunchesWithoutEnd) {
 }
 
 // Gets the daemon's closer for this test's user stuck: a child sends the daemon a TCP socket
-// set to linger for ever on unsent data, and lets go of it, so that only the daemon holds it
-// (or, if the daemon is quicker, the child's own close waits: never this test's). Its last
-// close blocks until the peer resets the connection, which ~StuckCloser does.
+// set to linger for ever on unsent data, and lets go of it, so that the daemon's close is the
+// last one and blocks until the peer resets the connection, which ~StuckCloser does. When the
+// daemon happens to close its copy before the child does, the child's close is the one that
+// blocks instead; it then never says it let go, and the setup is tried again.
 class StuckCloser {
  public:
   explicit StuckCloser(const std::string& socket) {
+    for (int attempt = 0; attempt < 10 && !stuck_; ++attempt) {
+      if (attempt != 0) Release();
+      stuck_ = Try(socket);
+    }
+    EXPECT_TRUE(stuck_) << "could not get the daemon's closer stuck";
+  }
+  ~StuckCloser() { Release(); }
+
+ private:
+  bool Try(const std::string& socket) {
     listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int small = 4096;
     setsockopt(listener_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);  // taken over by `peer_`
@@ -903,8 +914,8 @@ class StuckCloser {
     EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     EXPECT_EQ(listen(listener_, 1), 0);
     EXPECT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    int answered[2];
-    EXPECT_EQ(pipe2(answered, O_CLOEXEC), 0);
+    int said[2];
+    EXPECT_EQ(pipe2(said, O_CLOEXEC), 0);
     child_ = fork();
     EXPECT_GE(child_, 0);
     if (child_ == 0) {
@@ -918,19 +929,28 @@ class StuckCloser {
       setsockopt(lingering, SOL_SOCKET, SO_LINGER, &forever, sizeof forever);
       auto sender = platform::ConnectTo(socket);
       if (!sender.ok() || !platform::SendMessage(*sender, {{"op", "status"}}, {lingering}).ok()) _exit(3);
-      close(lingering);
+      close(lingering);  // at once, before the daemon's closer gets to it; blocks if it is the last
+      if (write(said[1], "c", 1) != 1) _exit(4);
       pollfd p{*sender, POLLIN, 0};
-      if (poll(&p, 1, 5000) != 1 || write(answered[1], "k", 1) != 1) _exit(4);  // the reply: it is queued
+      // The reply: the daemon has handed the socket to its closer.
+      if (poll(&p, 1, 5000) != 1 || write(said[1], "r", 1) != 1) _exit(5);
       _exit(0);
     }
-    close(answered[1]);
+    close(said[1]);
     peer_ = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
     EXPECT_GE(peer_, 0);
-    pollfd p{answered[0], POLLIN, 0};
-    EXPECT_EQ(poll(&p, 1, 5000), 1);  // the daemon has answered the request that brought it
-    close(answered[0]);
+    auto next = [&](int timeout_ms) {
+      char c = 0;
+      pollfd p{said[0], POLLIN, 0};
+      return poll(&p, 1, timeout_ms) == 1 && read(said[0], &c, 1) == 1 ? c : '\0';
+    };
+    const bool child_let_go = next(1000) == 'c';  // else its close is the last, and waits
+    const bool answered = child_let_go && next(10000) == 'r';
+    close(said[0]);
+    EXPECT_TRUE(!child_let_go || answered) << "the daemon did not answer";
+    return answered;
   }
-  ~StuckCloser() {
+  void Release() {
     close(peer_);  // unread data: a reset, which ends the linger wherever it is
     close(listener_);
     int status = 0;
@@ -938,9 +958,9 @@ class StuckCloser {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   }
 
- private:
   int listener_ = -1, peer_ = -1;
   pid_t child_ = -1;
+  bool stuck_ = false;
 };
 
 // Closing a descriptor someone sent can block for as long as they like: the last close of a
