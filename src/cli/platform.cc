@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -35,20 +37,17 @@ int Start(const PlatformArgs& a) {
   o.allow_debug = !a.refuse_debug;
   o.watch_fd = a.watch_fd;
   o.ephemeral = a.ephemeral;
-  // An ephemeral daemon removes its state when it ends: it must be state of its own, never a
-  // directory another daemon keeps its root key in.
-  struct stat existing;
-  if (a.ephemeral && lstat(a.state.c_str(), &existing) == 0)
-    return Refuse("platform start",
-                  InvalidArgument("--ephemeral needs a state directory that does not exist yet (it is removed when "
-                                  "the daemon ends); " + a.state + " exists"),
-                  false);
   const bool installing = !a.cert.empty() || !a.chain.empty() || !a.collateral.empty();
   if (installing) {
     // A daemon already running here reads its certificate only when it starts: installing
     // one now and then refusing to start would change nothing it uses, and say so only
     // after the fact. Collateral it reads on each request, so that is installed for it.
     auto running = platform::Request(o.socket_path, {{"op", "status"}}, {}, 5);
+    if (!running.ok() && running.status().code() != Code::kUnavailable)
+      return Refuse("platform start",
+                    running.status().WithContext("asking whether a daemon runs at " + o.socket_path +
+                                                 " (nothing was installed)"),
+                    false);
     if (running.ok()) {
       if (!a.cert.empty() || !a.chain.empty())
         return Refuse("platform start",
@@ -56,9 +55,12 @@ int Start(const PlatformArgs& a) {
                                                        "; nothing was installed. It reads its certificate when it "
                                                        "starts: stop it (confide platform stop), then start it with --cert"),
                       false);
+      // The daemon reports its state directory resolved, so both sides compare real paths.
       auto dir = running->find("state_dir");
-      std::error_code ec;
-      if (dir == running->end() || !dir->is_string() || !std::filesystem::equivalent(dir->get<std::string>(), a.state, ec))
+      char* mine = realpath(a.state.c_str(), nullptr);
+      const bool same = mine != nullptr && dir != running->end() && dir->is_string() && dir->get<std::string>() == mine;
+      free(mine);
+      if (!same)
         return Refuse("platform start",
                       Status(Code::kAlreadyExists, "a platform daemon is already running at " + o.socket_path +
                                                        " with another state directory than " + a.state +
@@ -70,15 +72,31 @@ int Start(const PlatformArgs& a) {
       return kExitOk;
     }
   }
-  // Before anything is written into the state directory.
-  if (Status s = platform::PrepareDirectories(o); !s.ok()) return Refuse("platform start", s, false);
-  // An ephemeral daemon's state directory is new (checked above): one that did not start
-  // takes it with it, so that the same command can be run again.
+  // An ephemeral daemon removes its state when it ends: it must be state of its own, never a
+  // directory another daemon keeps its root key in. So this start makes it, after its
+  // (checked) parents: mkdir is atomic, and a path that leads to an existing directory
+  // (through "..", a symlink, or another start racing this one) is refused, not taken over.
+  if (a.ephemeral) {
+    std::filesystem::path state(a.state);
+    if (!state.has_filename()) state = state.parent_path();  // a trailing slash
+    const std::string parent = state.has_parent_path() ? state.parent_path().string() : ".";
+    if (Status s = platform::MakeTrustedDirectories(parent, 0700); !s.ok()) return Refuse("platform start", s, false);
+    if (mkdir(a.state.c_str(), 0700) != 0)
+      return Refuse("platform start",
+                    errno == EEXIST ? InvalidArgument("--ephemeral needs a state directory that does not exist yet (it "
+                                                      "is removed when the daemon ends); " + a.state + " exists")
+                                    : IoError("cannot create " + a.state + ": " + strerror(errno)),
+                    false);
+  }
+  // A directory this start made (an ephemeral daemon's) goes with a start that failed, so
+  // that the same command can be run again.
   auto failed = [&](const Status& s) {
     std::error_code ignored;
     if (a.ephemeral) std::filesystem::remove_all(a.state, ignored);
     return Refuse("platform start", s, false);
   };
+  // Before anything is written into the state directory.
+  if (Status s = platform::PrepareDirectories(o); !s.ok()) return failed(s);
   if (installing) {
     Status s = a.cert.empty() ? (a.chain.empty() ? platform::InstallCollateral(a.state, a.collateral)
                                                  : InvalidArgument("--chain needs --cert"))

@@ -521,6 +521,14 @@ Status RunDaemon(const DaemonOptions& options) {
                     " (it is installed next to the confide tool as confide-enclave-runtime)");
   CONFIDE_RETURN_IF_ERROR(PrepareDirectories(options));
   {
+    // Resolved once: status reports it so (whatever the working directory of whoever asks),
+    // and an ephemeral daemon removes what it resolved to at start.
+    char* real = realpath(options.state_dir.c_str(), nullptr);
+    if (real == nullptr) return IoError("cannot resolve " + options.state_dir + ": " + strerror(errno));
+    d.opt.state_dir = real;
+    free(real);
+  }
+  {
     int state = open(options.state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // the path was checked
     if (state < 0 || fchmod(state, 0700) != 0) {
       int e = errno;
@@ -548,7 +556,7 @@ Status RunDaemon(const DaemonOptions& options) {
   // and so does what was sealed under it. Only once it serves: a start that failed (another
   // daemon already answers there) must not touch the state.
   struct RemoveState {
-    const DaemonOptions& o;
+    const DaemonOptions& o;  // the resolved state directory
     ~RemoveState() {
       if (!o.ephemeral) return;
       std::error_code ignored;
@@ -556,7 +564,7 @@ Status RunDaemon(const DaemonOptions& options) {
       // And the socket's directory, if nothing else is left in it (a private daemon's).
       std::filesystem::remove(std::filesystem::path(o.socket_path).parent_path(), ignored);
     }
-  } remove_state{options};
+  } remove_state{d.opt};
 
   sigset_t mask;
   sigemptyset(&mask);

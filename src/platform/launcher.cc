@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -27,49 +28,58 @@ namespace {
 // Descriptors of a launch message: image, channel, lifeline, platform connection.
 constexpr size_t kLaunchFds = 4;
 
-// In the enclave's child of the launcher, which has a single thread.
-[[noreturn]] void ExecRuntime(const std::vector<int>& fds, int runtime_fd, uid_t uid, gid_t gid,
+// In the enclave's child of the launcher, which has a single thread: why it could not exec
+// the runtime goes to the launcher through `report` (close-on-exec: a successful exec
+// closes it with nothing written), and the child ends.
+[[noreturn]] void Refuse(int report, const char* why) {
+  (void)!write(report, why, strlen(why));
+  _exit(120);
+}
+
+// The enclave's child of the launcher. A root host's enclave runs as `nobody`: as uid 0,
+// even without capabilities, it would own root's files (the platform's root key among them)
+// while its constructors run under the start-up filter.
+[[noreturn]] void ExecRuntime(const std::vector<int>& fds, int runtime_fd, int report, uid_t uid, gid_t gid,
                               uint64_t secret_bytes) {
-  // Move descriptors above the target range first so dup2 never clobbers one we need.
+  // Everything moves above the target range (3-8) first, so dup2 never clobbers a source.
+  constexpr int kProgramFd = soft::kPlatformFd + 1, kReportFd = kProgramFd + 1;
   int moved[4];
-  for (int i = 0; i < 4; ++i) moved[i] = fcntl(fds[i], F_DUPFD, 100);
-  int program = fcntl(runtime_fd, F_DUPFD_CLOEXEC, 100);
+  for (int i = 0; i < 4; ++i) moved[i] = fcntl(fds[i], F_DUPFD, kReportFd + 1);
+  int program = fcntl(runtime_fd, F_DUPFD_CLOEXEC, kReportFd + 1);
+  if (dup3(report, kReportFd, O_CLOEXEC) < 0) _exit(120);
+  report = kReportFd;
   for (int i = 0; i < 4; ++i)
-    if (moved[i] < 0 || dup2(moved[i], soft::kImageFd + i) < 0) _exit(120);
+    if (moved[i] < 0 || dup2(moved[i], soft::kImageFd + i) < 0) Refuse(report, "cannot place the launch descriptors");
   // The program's descriptor goes right after them, close-on-exec: the runtime does not
   // inherit it.
-  const int kProgramFd = soft::kPlatformFd + 1;
-  if (program < 0 || dup3(program, kProgramFd, O_CLOEXEC) < 0) _exit(120);
-  if (syscall(SYS_close_range, kProgramFd + 1, ~0u, 0) != 0) _exit(120);  // nothing else may reach the enclave
+  if (program < 0 || dup3(program, kProgramFd, O_CLOEXEC) < 0) Refuse(report, "cannot place the runtime program");
+  if (syscall(SYS_close_range, kReportFd + 1, ~0u, 0) != 0) Refuse(report, "close_range failed");  // nothing else may reach the enclave
   rlimit core{0, 0};
   setrlimit(RLIMIT_CORE, &core);
   if (geteuid() == 0) {
     rlimit lock{secret_bytes, secret_bytes};
     setrlimit(RLIMIT_MEMLOCK, &lock);
-  }
-  if (geteuid() == 0) {
-    // Run the enclave as the host's user (a root host's stays uid 0) with CAP_IPC_LOCK
-    // alone, kept across the uid switch and the exec (ambient): the secret heap and stacks
-    // can then be mapped without raising RLIMIT_MEMLOCK, which needs CAP_SYS_RESOURCE that
-    // containers often drop. A non-dumpable process of that user is out of the user's reach
-    // (no ptrace, no /proc/PID/mem) and never holds root's powers. The bounding set goes
-    // first, while we hold CAP_SETPCAP: an exec as root gains nothing beyond it then, and
-    // without CAP_DAC_OVERRIDE not even root can read the 0111 runtime copy, so the exec
-    // leaves a root host's enclave non-dumpable too.
+    // Run the enclave as the host's user with CAP_IPC_LOCK alone, kept across the uid
+    // switch and the exec (ambient): the secret heap and stacks can then be mapped whatever
+    // RLIMIT_MEMLOCK is (raising it needs CAP_SYS_RESOURCE, which containers often drop). A
+    // non-dumpable process of that user is out of the user's reach (no ptrace, no
+    // /proc/PID/mem) and never holds root's powers. The bounding set goes first, while we
+    // hold CAP_SETPCAP. Where this daemon has no CAP_IPC_LOCK itself (a container that drops
+    // it), the enclave gets none, and its secret memory must fit RLIMIT_MEMLOCK.
+    const bool ipc_lock = prctl(PR_CAPBSET_READ, CAP_IPC_LOCK, 0, 0, 0) == 1;
     for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; ++cap)
-      if (cap != CAP_IPC_LOCK && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) _exit(121);
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) _exit(121);
-    if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) _exit(121);
+      if (cap != CAP_IPC_LOCK && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+        Refuse(report, "cannot drop capabilities from the bounding set");
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+      Refuse(report, "cannot switch to the host's user");
     __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2] = {};
-    data[0].effective = data[0].permitted = data[0].inheritable = 1u << CAP_IPC_LOCK;
-    if (syscall(SYS_capset, &hdr, data) != 0 || prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_IPC_LOCK, 0, 0) != 0) {
-      static const char kMsg[] = "platform daemon: cannot keep CAP_IPC_LOCK alone for an enclave\n";
-      (void)!write(2, kMsg, sizeof kMsg - 1);
-      _exit(124);
-    }
+    if (ipc_lock) data[0].effective = data[0].permitted = data[0].inheritable = 1u << CAP_IPC_LOCK;
+    if (syscall(SYS_capset, &hdr, data) != 0 ||
+        (ipc_lock && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_IPC_LOCK, 0, 0) != 0))
+      Refuse(report, "cannot keep CAP_IPC_LOCK alone");
   }
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(122);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Refuse(report, "cannot set no_new_privs");
   signal(SIGPIPE, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
@@ -77,11 +87,34 @@ constexpr size_t kLaunchFds = 4;
   char* const argv[] = {const_cast<char*>(soft::kRuntimeProgram), nullptr};
   char* const envp[] = {nullptr};
   syscall(SYS_execveat, kProgramFd, "", argv, envp, AT_EMPTY_PATH);
-  static const char kMsg[] = "platform daemon: cannot exec the enclave runtime from its memfd\n";
-  (void)!write(2, kMsg, sizeof kMsg - 1);
-  _exit(127);
+  Refuse(report, "cannot exec the enclave runtime from its memfd");
 }
 
+// Forks the enclave's process and waits until it has exec'd the runtime or failed to.
+Result<pid_t> StartEnclave(const std::vector<int>& fds, int runtime_fd, uid_t uid, gid_t gid, uint64_t secret_bytes) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) return IoError(std::string("pipe failed: ") + strerror(errno));
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(report[0]);
+    ExecRuntime(fds, runtime_fd, report[1], uid, gid, secret_bytes);
+  }
+  int e = errno;
+  close(report[1]);
+  if (pid < 0) {
+    close(report[0]);
+    return IoError(std::string("fork failed: ") + strerror(e));
+  }
+  char why[160];
+  ssize_t n;
+  do n = read(report[0], why, sizeof why);
+  while (n < 0 && errno == EINTR);
+  close(report[0]);
+  if (n > 0)
+    return Internal("the launcher's child could not start the enclave runtime: " +
+                    std::string(why, static_cast<size_t>(n)));
+  return pid;
+}
 // The runtime program in a sealed memfd nobody may read (mode 0111), made on the first
 // launch. An enclave process exec'd from a file it cannot read is non-dumpable from its
 // first instruction: no process of its user can ptrace it, open its /proc/PID/mem or take
@@ -114,6 +147,11 @@ nlohmann::json Refusal(const Status& s) {
   children.sa_flags = SA_NOCLDWAIT;
   sigaction(SIGCHLD, &children, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Enclaves start in / rather than wherever the daemon was started, which may be a
+  // directory only root can reach.
+  if (chdir("/") != 0) _exit(120);
+  const passwd* pw = getpwnam("nobody");
+  const std::pair<uid_t, gid_t> nobody = pw != nullptr ? std::pair{pw->pw_uid, pw->pw_gid} : std::pair{65534u, 65534u};
   int runtime_fd = -1;
   for (;;) {
     auto msg = ReceiveMessage(sock);
@@ -135,11 +173,11 @@ nlohmann::json Refusal(const Status& s) {
       s = MakeRuntimeCopy(runtime, &runtime_fd);
     pid_t pid = -1;
     if (s.ok()) {
-      pid = fork();
-      if (pid == 0)
-        ExecRuntime(fds, runtime_fd, static_cast<uid_t>(uid), static_cast<gid_t>(gid),
-                    static_cast<uint64_t>(secret_bytes));
-      if (pid < 0) s = IoError(std::string("fork failed: ") + strerror(errno));
+      const bool root_host = uid == 0;
+      auto started = StartEnclave(fds, runtime_fd, root_host ? nobody.first : static_cast<uid_t>(uid),
+                                  root_host ? nobody.second : static_cast<gid_t>(gid), static_cast<uint64_t>(secret_bytes));
+      if (started.ok()) pid = *started;
+      else s = started.status();
     }
     CloseFds(fds);  // the daemon still holds each of them: never the last close
     (void)SendMessage(sock, s.ok() ? nlohmann::json{{"ok", true}, {"pid", pid}} : Refusal(s));
@@ -201,17 +239,22 @@ void Launcher::Stop() {
 Result<pid_t> Launcher::Launch(const int fds[4], const ucred& peer, uint64_t secret_bytes) {
   const nlohmann::json request = {{"uid", peer.uid}, {"gid", peer.gid}, {"secret_bytes", secret_bytes}};
   const std::vector<int> sent = {fds[0], fds[1], fds[2], fds[3]};
+  if (stuck_)
+    return Status(Code::kUnavailable, "the platform daemon's launcher stopped answering (a client's descriptor it "
+                                      "inherited when it was restarted may block it); restart the platform daemon");
   Status s = sock_ >= 0 ? SendMessage(sock_, request, sent) : Status(Code::kUnavailable, "no launcher");
   if (!s.ok()) {
     // It ended (killed, say) before it took this launch. Another one, started from this
     // process now, holds whatever descriptors this process holds at the moment and may stall
-    // on one of them (then the timeout below ends the wait): better than launching nothing.
+    // on one of them (a FUSE file's flush): then the timeout below ends the wait, once, and
+    // launches are refused from then on rather than stall this process again and again.
     Stop();
     CONFIDE_RETURN_IF_ERROR(Start(runtime_).WithContext("restarting the platform daemon's launcher"));
     s = SendMessage(sock_, request, sent);
   }
   auto reply = s.ok() ? ReceiveMessage(sock_) : Result<Message>(s);
   if (!reply.ok()) {
+    stuck_ = reply.status().code() == Code::kTimeout;
     Stop();  // a late answer must not be taken for the next launch's
     return reply.status().WithContext("the platform daemon's launcher did not take the launch");
   }

@@ -48,6 +48,7 @@ class Launcher {
   void Stop();  // kills the launcher, if any
 
   std::string runtime_;
+  bool stuck_ = false;  // one did not answer in time: launches are refused
   int sock_ = -1;
   pid_t pid_ = -1;
 };

@@ -79,7 +79,10 @@ cmp -s "$dir/ca.json" "$dir/ca2.json" && fail "the republished collateral is the
 expect 1 "with another state directory" "$confide" platform start --socket "$dir/prod.sock" --state "$dir/other" \
   --collateral "$dir/ca2.json"
 expect 0 "serves it from now on" "$confide" platform start --socket "$dir/prod.sock" --state "$dir/prod" \
-  --collateral "$dir/ca2.json"
+  --collateral "$dir/ca.json"
+# The same state directory named relative to another working directory is the same one.
+(cd "$dir" && expect 0 "serves it from now on" "$confide" platform start --socket prod.sock --state prod \
+  --collateral ca2.json)
 expect 0 "wrote" "$confide" platform collateral --socket "$dir/prod.sock" --out "$dir/prod2.json"
 cmp -s "$dir/prod2.json" "$dir/ca2.json" || fail "the running daemon does not serve the collateral installed for it"
 "$confide" platform stop --socket "$dir/prod.sock" >/dev/null

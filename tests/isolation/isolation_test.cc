@@ -555,12 +555,13 @@ TEST_F(IsolationTest, KernelCoreDumpOfTheEnclaveWritesNothing) {
   std::string limits = Slurp("/proc/" + std::to_string(enclave_) + "/limits");
   EXPECT_NE(limits.find("Max core file size        0                    0"), std::string::npos) << limits;
   fs::path cwd = fs::read_symlink("/proc/" + std::to_string(enclave_) + "/cwd");
-  EXPECT_EQ(cwd, dir_) << "the enclave runs in the daemon's directory";
-  auto before = CoreFiles(cwd);
+  EXPECT_EQ(cwd, "/") << "the enclave runs in /, not in the daemon's directory";
+  auto before = CoreFiles(cwd), before_here = CoreFiles(dir_);
   ASSERT_EQ(kill(enclave_, SIGQUIT), 0);
   ASSERT_TRUE(WaitGone(enclave_, std::chrono::seconds(10)));
   ExpectGone("enclave_crashed", "the enclave process (pid " + std::to_string(enclave_) + ") ended unexpectedly");
   EXPECT_EQ(CoreFiles(cwd), before) << "a core file appeared in " << cwd;
+  EXPECT_EQ(CoreFiles(dir_), before_here) << "a core file appeared in " << dir_;
   for (const auto& e : fs::recursive_directory_iterator(dir_))
     if (e.is_regular_file()) ExpectNoMarker(ScanFile(e.path().string(), needles_), e.path().string());
 }

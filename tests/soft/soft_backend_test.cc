@@ -164,10 +164,11 @@ uint64_t Capabilities(pid_t pid, const std::string& set) {
   return ~uint64_t{0};
 }
 
-// The enclave runs with CAP_IPC_LOCK alone (for its secret memory), whoever its host is. A
-// root host's enclave stays uid 0 but gets no other capability, not even through its exec:
-// with CAP_DAC_OVERRIDE it could read the 0111 runtime copy, and would start dumpable.
-TEST(SoftBackend, AnEnclaveHoldsNoCapabilityButIpcLockEvenForARootHost) {
+// The enclave runs with CAP_IPC_LOCK alone (for its secret memory), whoever its host is, and
+// a root host's runs as nobody: with root's capabilities it could read the 0111 runtime copy
+// (and start dumpable), and as uid 0 it would own root's files, the platform's root key among
+// them, while its constructors run.
+TEST(SoftBackend, AnEnclaveHoldsNoCapabilityButIpcLockAndARootHostsRunsAsNobody) {
   Daemon d;
   auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
   ASSERT_TRUE(e.ok()) << e.status().ToString();
@@ -178,6 +179,46 @@ TEST(SoftBackend, AnEnclaveHoldsNoCapabilityButIpcLockEvenForARootHost) {
   if (geteuid() == 0) {  // the daemon runs as root: it dropped the rest of the bounding set too
     EXPECT_EQ(Capabilities(pid, "CapBnd"), kIpcLock);
     EXPECT_EQ(Capabilities(pid, "CapEff"), kIpcLock);
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line, uid;
+    while (std::getline(status, line))
+      if (line.rfind("Uid:", 0) == 0) uid = line;
+    EXPECT_EQ(uid, "Uid:\t65534\t65534\t65534\t65534") << "a root host's enclave runs as nobody";
+  }
+}
+
+// A daemon that lacks a capability the enclave's start needs (here CAP_SETUID, which a
+// container may drop) reports why the launcher's child could not start the runtime: that
+// child's stderr is /dev/null, and the host used to see only "ended unexpectedly". One that
+// lacks CAP_IPC_LOCK (Docker drops it) starts enclaves without it, whose secret memory then
+// has to fit the locked-memory limit the daemon sets.
+TEST(PlatformDaemon, ALaunchTheLauncherCannotStartSaysWhyAndNoIpcLockIsNoObstacle) {
+  ASSERT_EQ(geteuid(), 0u) << "run the soft tests as root";
+  for (const std::string& dropped : {std::string("setuid"), std::string("ipc_lock")}) {
+    SCOPED_TRACE(dropped);
+    fs::path dir = fs::temp_directory_path() / ("confide-dropped-" + dropped + "-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    const std::string sock = (dir / "p.sock").string();
+    int rc;
+    std::string out = RunCommand("setpriv --bounding-set=-" + dropped + " " + CONFIDE_CLI_PATH +
+                                     " platform start --socket " + sock + " --state " + (dir / "state").string(),
+                                 &rc);
+    ASSERT_EQ(rc, 0) << out;
+    setenv("CONFIDE_PLATFORM_SOCKET", sock.c_str(), 1);
+    auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+    unsetenv("CONFIDE_PLATFORM_SOCKET");
+    if (dropped == "setuid") {
+      ASSERT_FALSE(e.ok());
+      EXPECT_NE(e.status().message().find("could not start the enclave runtime: cannot switch to the host's user"),
+                std::string::npos)
+          << e.status().ToString();
+    } else {
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      EXPECT_EQ(Capabilities((*e)->process_id(), "CapEff"), 0u);
+      EXPECT_TRUE(Echo(**e, "without CAP_IPC_LOCK").ok());
+    }
+    RunCommand(std::string(CONFIDE_CLI_PATH) + " platform stop --socket " + sock, &rc);
+    fs::remove_all(dir);
   }
 }
 
@@ -1205,10 +1246,14 @@ TEST(PlatformCli, AnEphemeralDaemonTakesItsStateWithIt) {
   // nothing but the directory it made.
   out = RunCommand(cli + " platform start --socket " + sock + " --state " + (dir / "kept").string(), &rc);
   ASSERT_EQ(rc, 0) << out;
-  out = RunCommand(cli + " platform start --ephemeral --socket " + (dir / "q.sock").string() + " --state " +
-                       (dir / "kept").string(), &rc);
-  EXPECT_EQ(rc, 1) << out;
-  EXPECT_NE(out.find("--ephemeral needs a state directory that does not exist yet"), std::string::npos) << out;
+  // Nor one reached through a directory this start would make and "..": the path is not
+  // looked at but created, and creating an existing directory fails.
+  for (const std::string& kept : {(dir / "kept").string(), (dir / "new" / ".." / "kept").string()}) {
+    out = RunCommand(cli + " platform start --ephemeral --socket " + sock + " --state " + kept, &rc);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("--ephemeral needs a state directory that does not exist yet"), std::string::npos) << out;
+    EXPECT_TRUE(fs::exists(dir / "kept" / "root.key")) << kept;
+  }
   for (int attempt = 0; attempt < 2; ++attempt) {  // the directory a failed start made goes with it: again, same error
     out = RunCommand(cli + " platform start --ephemeral --socket " + sock + " --state " + (dir / "fresh").string(), &rc);
     EXPECT_EQ(rc, 1) << out;

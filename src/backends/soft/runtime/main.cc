@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -241,13 +242,20 @@ image::EnclaveConfig LoadConfig() {
 bool KernelLacksSecretMemory(int err) { return err == ENOSYS || err == EPERM || err == EINVAL; }
 
 std::string NoSecretMemory(int err) {
+  if (err == EPERM)  // secretmem disabled, or a filter (a container's seccomp profile) refuses the call
+    return "no memfd_secret here (" + Errno(err) + ": not enabled, or refused by a seccomp filter)";
   if (KernelLacksSecretMemory(err)) return "no memfd_secret on this kernel (" + Errno(err) + ")";
-  rlimit lock{};
-  getrlimit(RLIMIT_MEMLOCK, &lock);
-  std::string limit = lock.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(lock.rlim_cur >> 10) + " KiB";
-  if (err == EAGAIN || err == ENOMEM)
+  // With CAP_IPC_LOCK (the daemon's enclaves hold it) the limit does not apply.
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct caps[2] = {};
+  const bool ipc_lock = syscall(SYS_capget, &hdr, caps) == 0 && (caps[0].effective & (1u << CAP_IPC_LOCK)) != 0;
+  if ((err == EAGAIN || err == ENOMEM) && !ipc_lock) {
+    rlimit lock{};
+    getrlimit(RLIMIT_MEMLOCK, &lock);
+    std::string limit = lock.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(lock.rlim_cur >> 10) + " KiB";
     return "RLIMIT_MEMLOCK (" + limit + ") is too small for the secret memory (" + Errno(err) +
            "; raise ulimit -l, or use a platform daemon run as root)";
+  }
   return "secret memory could not be mapped (" + Errno(err) + ")";
 }
 
