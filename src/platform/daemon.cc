@@ -221,7 +221,13 @@ struct Daemon {
   DaemonOptions opt;
   std::string runtime;
   Launcher launcher;  // starts the enclave processes
-  std::map<pid_t, std::string> enclaves;  // pid -> mrenclave
+  // Live enclave processes, by a pidfd the launcher made for each (readable once it ends).
+  struct Running {
+    pid_t pid;
+    std::string mrenclave;
+    int link;  // its platform connection, until that goes
+  };
+  std::map<int, Running> enclaves;
   // Keys and reports for the enclaves launched here (root: <state>/root.key). Other platform
   // features (a quoter for remote attestation) attach to it.
   std::unique_ptr<platform_services::KeyService> keys;
@@ -230,8 +236,7 @@ struct Daemon {
   // never from the enclave's own words).
   struct Link {
     platform_services::Identity identity;
-    uid_t uid;  // the user the enclave runs as
-    pid_t pid;
+    uid_t uid;  // the host's user
   };
   std::map<int, Link> links;  // daemon's end of the socketpair -> its enclave
   UnixTime started = Now();
@@ -321,19 +326,19 @@ struct Daemon {
                             img->config.num_tcs * (img->config.num_stack_pages * image::kPageSize + (128ull << 10)) +
                             (64ull << 20);
     const int launch_fds[4] = {fds[0], fds[1], fds[2], platform_pair[1]};
-    auto pid = launcher.Launch(launch_fds, peer, secret_bytes);
+    auto started = launcher.Launch(launch_fds, peer, secret_bytes);
     close(platform_pair[1]);
-    if (!pid.ok()) {
+    if (!started.ok()) {
       close(platform_pair[0]);
-      return fail(pid.status());
+      return fail(started.status());
     }
     // Non-blocking: an enclave that stops reading its replies must not stall the daemon.
     fcntl(platform_pair[0], F_SETFL, O_NONBLOCK);
-    links[platform_pair[0]] = Link{platform_services::IdentityOf(*img), peer.uid, *pid};
+    links[platform_pair[0]] = Link{platform_services::IdentityOf(*img), peer.uid};
     closer->Close(fds, peer.uid);
-    enclaves[*pid] = HexEncode(img->mrenclave);
+    enclaves[started->pidfd] = Running{started->pid, HexEncode(img->mrenclave), platform_pair[0]};
     return {{"ok", true},
-            {"pid", *pid},
+            {"pid", started->pid},
             {"mrenclave", HexEncode(img->mrenclave)},
             {"mrsigner", HexEncode(img->mrsigner)},
             {"debug", img->config.debug},
@@ -349,13 +354,26 @@ struct Daemon {
     }
   }
 
-  // The enclave's platform connection ended: so did the enclave, or it let go of its link.
+  // The enclave's platform connection ended (it closed its end), or the enclave did.
   void DropLink(int fd) {
     auto link = links.find(fd);
     if (link == links.end()) return;
     closer->Close(fd, link->second.uid);  // its queue may hold descriptors the enclave sent
-    enclaves.erase(link->second.pid);
     links.erase(link);
+    // Its number may serve a new link once the closer got to it.
+    for (auto& [pidfd, running] : enclaves)
+      if (running.link == fd) running.link = -1;
+  }
+
+  // The enclave process behind `pidfd` ended. Its link goes with it, even where a copy of the
+  // enclave's end lives on elsewhere (its code may have handed it on): nobody speaks for a
+  // dead enclave.
+  void Ended(int pidfd) {
+    auto e = enclaves.find(pidfd);
+    if (e == enclaves.end()) return;
+    if (e->second.link >= 0) DropLink(e->second.link);
+    close(pidfd);
+    enclaves.erase(e);
   }
 
   // One platform-services request from the enclave at `fd`; every request gets a reply, a
@@ -610,6 +628,8 @@ Status RunDaemon(const DaemonOptions& options) {
     for (int c : clients) pfds.push_back({c, POLLIN, 0});
     const size_t first_link = pfds.size();
     for (const auto& [fd, link] : d.links) pfds.push_back({fd, POLLIN, 0});
+    const size_t first_enclave = pfds.size();
+    for (const auto& [pidfd, running] : d.enclaves) pfds.push_back({pidfd, POLLIN, 0});
     if (poll(pfds.data(), pfds.size(), timeout_ms) < 0 && errno != EINTR) break;
     if (options.watch_fd >= 0 && (pfds[2].revents & (POLLIN | POLLHUP | POLLERR))) break;
     if (pfds[1].revents & POLLIN) {
@@ -625,8 +645,10 @@ Status RunDaemon(const DaemonOptions& options) {
       if (c >= 0) keep.push_back(c);
       else if (errno == EMFILE || errno == ENFILE) listen_again = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
     }
-    for (size_t i = first_link; i < pfds.size(); ++i)
+    for (size_t i = first_link; i < first_enclave; ++i)
       if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) d.ServePlatform(pfds[i].fd);
+    for (size_t i = first_enclave; i < pfds.size(); ++i)
+      if (pfds[i].revents != 0) d.Ended(pfds[i].fd);
     // Client sockets do not block (accept4 above): one that does not read its replies is
     // dropped rather than stalling every other client and enclave this daemon serves.
     auto answer = [&](int c, const nlohmann::json& reply) {

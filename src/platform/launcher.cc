@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <linux/capability.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -90,11 +91,21 @@ constexpr size_t kLaunchFds = 4;
   Refuse(report, "cannot exec the enclave runtime from its memfd");
 }
 
-// Forks the enclave's process and waits until it has exec'd the runtime or failed to.
-Result<pid_t> StartEnclave(const std::vector<int>& fds, int runtime_fd, uid_t uid, gid_t gid, uint64_t secret_bytes) {
+// Starts the enclave's process and waits until it has exec'd the runtime or failed to.
+// clone3 with CLONE_PIDFD hands back a pidfd for it at once: with SA_NOCLDWAIT it is reaped
+// the moment it ends, and a pid alone could then name another process.
+Result<Launcher::Started> StartEnclave(const std::vector<int>& fds, int runtime_fd, uid_t uid, gid_t gid,
+                                       uint64_t secret_bytes) {
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) return IoError(std::string("pipe failed: ") + strerror(errno));
-  pid_t pid = fork();
+  int pidfd = -1;
+  clone_args args{};
+  args.flags = CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  // Like fork, in this single-threaded process: the child only makes system calls until it
+  // execs.
+  const long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) {
     close(report[0]);
     ExecRuntime(fds, runtime_fd, report[1], uid, gid, secret_bytes);
@@ -103,18 +114,22 @@ Result<pid_t> StartEnclave(const std::vector<int>& fds, int runtime_fd, uid_t ui
   close(report[1]);
   if (pid < 0) {
     close(report[0]);
-    return IoError(std::string("fork failed: ") + strerror(e));
+    return IoError(std::string("clone3 failed: ") + strerror(e));
   }
+  fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   char why[160];
   ssize_t n;
   do n = read(report[0], why, sizeof why);
   while (n < 0 && errno == EINTR);
   close(report[0]);
-  if (n > 0)
+  if (n > 0) {
+    close(pidfd);
     return Internal("the launcher's child could not start the enclave runtime: " +
                     std::string(why, static_cast<size_t>(n)));
-  return pid;
+  }
+  return Launcher::Started{static_cast<pid_t>(pid), pidfd};
 }
+
 // The runtime program in a sealed memfd nobody may read (mode 0111), made on the first
 // launch. An enclave process exec'd from a file it cannot read is non-dumpable from its
 // first instruction: no process of its user can ptrace it, open its /proc/PID/mem or take
@@ -171,16 +186,18 @@ nlohmann::json Refusal(const Status& s) {
       s = Internal("malformed request to the platform daemon's launcher");
     else if (runtime_fd < 0)
       s = MakeRuntimeCopy(runtime, &runtime_fd);
-    pid_t pid = -1;
+    Launcher::Started started{-1, -1};
     if (s.ok()) {
       const bool root_host = uid == 0;
-      auto started = StartEnclave(fds, runtime_fd, root_host ? nobody.first : static_cast<uid_t>(uid),
-                                  root_host ? nobody.second : static_cast<gid_t>(gid), static_cast<uint64_t>(secret_bytes));
-      if (started.ok()) pid = *started;
-      else s = started.status();
+      auto r = StartEnclave(fds, runtime_fd, root_host ? nobody.first : static_cast<uid_t>(uid),
+                            root_host ? nobody.second : static_cast<gid_t>(gid), static_cast<uint64_t>(secret_bytes));
+      if (r.ok()) started = *r;
+      else s = r.status();
     }
     CloseFds(fds);  // the daemon still holds each of them: never the last close
-    (void)SendMessage(sock, s.ok() ? nlohmann::json{{"ok", true}, {"pid", pid}} : Refusal(s));
+    if (s.ok()) (void)SendMessage(sock, {{"ok", true}, {"pid", started.pid}}, {started.pidfd});
+    else (void)SendMessage(sock, Refusal(s));
+    if (started.pidfd >= 0) close(started.pidfd);
   }
 }
 
@@ -236,7 +253,7 @@ void Launcher::Stop() {
   pid_ = -1;
 }
 
-Result<pid_t> Launcher::Launch(const int fds[4], const ucred& peer, uint64_t secret_bytes) {
+Result<Launcher::Started> Launcher::Launch(const int fds[4], const ucred& peer, uint64_t secret_bytes) {
   const nlohmann::json request = {{"uid", peer.uid}, {"gid", peer.gid}, {"secret_bytes", secret_bytes}};
   const std::vector<int> sent = {fds[0], fds[1], fds[2], fds[3]};
   if (stuck_)
@@ -258,12 +275,12 @@ Result<pid_t> Launcher::Launch(const int fds[4], const ucred& peer, uint64_t sec
     Stop();  // a late answer must not be taken for the next launch's
     return reply.status().WithContext("the platform daemon's launcher did not take the launch");
   }
-  CloseFds(reply->fds);
   const nlohmann::json& body = reply->body;
   auto pid = body.find("pid");
   if (body.value("ok", false) && pid != body.end() && pid->is_number_integer() && pid->get<int64_t>() > 0 &&
-      pid->get<int64_t>() <= INT_MAX)
-    return static_cast<pid_t>(pid->get<int64_t>());
+      pid->get<int64_t>() <= INT_MAX && reply->fds.size() == 1)
+    return Started{static_cast<pid_t>(pid->get<int64_t>()), reply->fds[0]};
+  CloseFds(reply->fds);
   auto code = body.find("code");
   auto error = body.find("error");
   return Status(code != body.end() && code->is_number_integer() ? static_cast<Code>(code->get<int>()) : Code::kInternal,

@@ -34,10 +34,15 @@ class Launcher {
 
   // Starts an enclave process with `fds` (image, channel, lifeline, platform connection) as
   // descriptors 3-6 (backends/soft/launch.h) and /dev/null as 0-2, running as `peer`'s
-  // user with RLIMIT_MEMLOCK `secret_bytes` when we are root. Returns its pid. The caller
+  // user with RLIMIT_MEMLOCK `secret_bytes` when we are root. Returns its pid and a pidfd
+  // (which the caller owns; readable once the process has ended). The caller
   // keeps its descriptors and closes them afterwards: so the launcher's own closes of them
   // are never the last, and never wait on anything.
-  Result<pid_t> Launch(const int fds[4], const ucred& peer, uint64_t secret_bytes);
+  struct Started {
+    pid_t pid;
+    int pidfd;
+  };
+  Result<Started> Launch(const int fds[4], const ucred& peer, uint64_t secret_bytes);
 
   pid_t pid() const { return pid_; }
   // The daemon's SIGCHLD handling saw `pid` end: if it was the launcher, the next launch

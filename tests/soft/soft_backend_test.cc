@@ -11,6 +11,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1069,6 +1070,32 @@ TEST(PlatformDaemon, EnclavesAreStartedByALauncherThatHoldsNoClientDescriptors) 
   }
   EXPECT_LE(held.size(), 5u);
   for (auto& p : pipes) close(p[1]);
+}
+
+// The daemon serves an enclave's platform connection only while that enclave's process
+// lives: a copy of the enclave's end that outlives it (its code could hand it on; here root
+// takes one with pidfd_getfd) finds the daemon's end closed, and no answer. It used to be
+// served on, with the dead enclave's identity, keys and quotes.
+TEST(PlatformDaemon, AnEnclavesPlatformLinkEndsWithItsProcessWhoeverHoldsACopy) {
+  Daemon d;
+  int copy = -1;
+  {
+    auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, (*e)->process_id(), 0));
+    ASSERT_GE(pidfd, 0) << strerror(errno);
+    copy = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, 6, 0));  // its platform connection
+    close(pidfd);
+    ASSERT_GE(copy, 0) << strerror(errno);
+  }
+  for (int i = 0; i < 1000 && d.Status()["enclaves"] != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(d.Status()["enclaves"], 0);
+  (void)send(copy, "x", 1, MSG_NOSIGNAL);  // a request, if anyone still listened
+  pollfd p{copy, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 5000), 1);
+  char buf[1024];
+  EXPECT_EQ(recv(copy, buf, sizeof buf, MSG_DONTWAIT), 0) << "the daemon answered for an enclave that has ended";
+  close(copy);
 }
 
 // A launcher that ended (killed) is replaced by the next launch, which goes through.
