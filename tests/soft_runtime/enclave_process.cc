@@ -242,7 +242,7 @@ Result<Bytes> EnclaveProcess::Call(uint32_t slot, uint32_t id, const Bytes& fram
     Bytes req(data, data + c.length);
     Bytes reply;
     int32_t code = ocall ? ocall(c.call_id, req, &reply) : static_cast<int32_t>(Code::kUnsupported);
-    std::memcpy(data, reply.data(), reply.size());
+    if (!reply.empty()) std::memcpy(data, reply.data(), reply.size());  // an empty one may have no data()
     c.length = reply.size();
     c.code = code;
     PublishState(c, Side::kHost, SlotState::kOcallReply);
