@@ -221,13 +221,9 @@ struct Daemon {
   DaemonOptions opt;
   std::string runtime;
   Launcher launcher;  // starts the enclave processes
-  // Live enclave processes, by a pidfd the launcher made for each (readable once it ends).
-  struct Running {
-    pid_t pid;
-    std::string mrenclave;
-    int link;  // its platform connection, until that goes
-  };
-  std::map<int, Running> enclaves;
+  // Live enclave processes: a pidfd the launcher made for each (readable once it ends) ->
+  // its platform connection, until that goes (-1 then).
+  std::map<int, int> enclaves;
   // Keys and reports for the enclaves launched here (root: <state>/root.key). Other platform
   // features (a quoter for remote attestation) attach to it.
   std::unique_ptr<platform_services::KeyService> keys;
@@ -336,7 +332,7 @@ struct Daemon {
     fcntl(platform_pair[0], F_SETFL, O_NONBLOCK);
     links[platform_pair[0]] = Link{platform_services::IdentityOf(*img), peer.uid};
     closer->Close(fds, peer.uid);
-    enclaves[started->pidfd] = Running{started->pid, HexEncode(img->mrenclave), platform_pair[0]};
+    enclaves[started->pidfd] = platform_pair[0];
     return {{"ok", true},
             {"pid", started->pid},
             {"mrenclave", HexEncode(img->mrenclave)},
@@ -361,8 +357,8 @@ struct Daemon {
     closer->Close(fd, link->second.uid);  // its queue may hold descriptors the enclave sent
     links.erase(link);
     // Its number may serve a new link once the closer got to it.
-    for (auto& [pidfd, running] : enclaves)
-      if (running.link == fd) running.link = -1;
+    for (auto& [pidfd, link] : enclaves)
+      if (link == fd) link = -1;
   }
 
   // The enclave process behind `pidfd` ended. Its link goes with it, even where a copy of the
@@ -371,7 +367,7 @@ struct Daemon {
   void Ended(int pidfd) {
     auto e = enclaves.find(pidfd);
     if (e == enclaves.end()) return;
-    if (e->second.link >= 0) DropLink(e->second.link);
+    if (e->second >= 0) DropLink(e->second);
     close(pidfd);
     enclaves.erase(e);
   }
@@ -629,7 +625,7 @@ Status RunDaemon(const DaemonOptions& options) {
     const size_t first_link = pfds.size();
     for (const auto& [fd, link] : d.links) pfds.push_back({fd, POLLIN, 0});
     const size_t first_enclave = pfds.size();
-    for (const auto& [pidfd, running] : d.enclaves) pfds.push_back({pidfd, POLLIN, 0});
+    for (const auto& [pidfd, link] : d.enclaves) pfds.push_back({pidfd, POLLIN, 0});
     if (poll(pfds.data(), pfds.size(), timeout_ms) < 0 && errno != EINTR) break;
     if (options.watch_fd >= 0 && (pfds[2].revents & (POLLIN | POLLHUP | POLLERR))) break;
     if (pfds[1].revents & POLLIN) {

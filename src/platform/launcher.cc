@@ -2,9 +2,9 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -155,8 +155,8 @@ nlohmann::json Refusal(const Status& s) {
 // The launcher process: one launch request at a time, until the daemon's end closes.
 [[noreturn]] void Serve(int sock, const std::string& runtime) {
   prctl(PR_SET_NAME, "confide-launch", 0, 0, 0);
-  // Enclave processes are reaped as they end (the daemon learns of it from their platform
-  // connection); SA_NOCLDWAIT does not survive their exec.
+  // Enclave processes are reaped as they end (the daemon learns of it from their pidfds);
+  // SA_NOCLDWAIT does not survive their exec.
   struct sigaction children {};
   children.sa_handler = SIG_DFL;
   children.sa_flags = SA_NOCLDWAIT;
