@@ -1061,6 +1061,10 @@ TEST(PlatformDaemon, EnclavesAreStartedByALauncherThatHoldsNoClientDescriptors) 
   auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_NE((*e)->process_id(), launcher);
+  // The enclave gets the launcher's /dev/null as standard input, output and error: never the
+  // daemon's terminal or log.
+  std::map<int, std::string> enclave_fds = DescriptorTargets((*e)->process_id());
+  for (int fd = 0; fd <= 2; ++fd) EXPECT_EQ(enclave_fds[fd], "/dev/null") << "descriptor " << fd << " of the enclave";
   std::map<int, std::string> held = DescriptorTargets(launcher);
   ASSERT_FALSE(held.empty()) << "cannot read /proc/" << launcher << "/fd";
   for (const auto& [fd, target] : held) {
