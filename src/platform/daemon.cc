@@ -42,17 +42,6 @@ namespace {
 constexpr size_t kMaxImageBytes = size_t{1} << 30;
 constexpr const char* kVersion = "0.1.0";
 
-nlohmann::json ErrorReply(const Status& s) {
-  return {{"ok", false}, {"code", std::string(CodeName(s.code()))}, {"error", s.message()}};
-}
-
-// A string field of a message, or `fallback` when it is absent or not a string: messages come
-// from other processes, and a field of the wrong type must not throw.
-std::string StringField(const nlohmann::json& message, const char* key, const char* fallback) {
-  auto it = message.find(key);
-  return it != message.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
-}
-
 // Closes the descriptors that clients and enclaves hand the daemon, and the client
 // connections themselves, on threads of their own: one per user the descriptors came from.
 // Closing someone else's file can block for as long as they like: a TCP socket set to linger
@@ -746,15 +735,8 @@ Result<nlohmann::json> Request(const std::string& socket_path, const nlohmann::j
   close(s);
   if (!reply.ok()) return reply.status();
   CloseFds(reply->fds);
-  const nlohmann::json& body = reply->body;
-  auto ok = body.find("ok");
-  if (ok == body.end() || !ok->is_boolean() || !ok->get<bool>()) {
-    std::string code = StringField(body, "code", "internal");
-    Code c = Code::kInternal;
-    for (int i = 0; i <= static_cast<int>(Code::kEnclaveCrashed); ++i)
-      if (CodeName(static_cast<Code>(i)) == code) c = static_cast<Code>(i);
-    return Status(c, "platform daemon: " + StringField(body, "error", "request refused"));
-  }
+  if (Status refused = ReplyStatus(reply->body); !refused.ok())
+    return Status(refused.code(), "platform daemon: " + refused.message());
   return reply->body;
 }
 

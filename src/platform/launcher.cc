@@ -148,10 +148,6 @@ Status MakeRuntimeCopy(const std::string& runtime, int* out) {
   return Status::Ok();
 }
 
-nlohmann::json Refusal(const Status& s) {
-  return {{"ok", false}, {"code", static_cast<int>(s.code())}, {"error", s.message()}};
-}
-
 // The launcher process: one launch request at a time, until the daemon's end closes.
 [[noreturn]] void Serve(int sock, const std::string& runtime) {
   prctl(PR_SET_NAME, "confide-launch", 0, 0, 0);
@@ -172,7 +168,7 @@ nlohmann::json Refusal(const Status& s) {
     auto msg = ReceiveMessage(sock);
     if (!msg.ok()) {
       if (msg.status().code() == Code::kUnavailable) _exit(0);  // the daemon ended
-      (void)SendMessage(sock, Refusal(msg.status()));
+      (void)SendMessage(sock, ErrorReply(msg.status()));
       continue;
     }
     std::vector<int>& fds = msg->fds;
@@ -196,7 +192,7 @@ nlohmann::json Refusal(const Status& s) {
     }
     CloseFds(fds);  // the daemon still holds each of them: never the last close
     if (s.ok()) (void)SendMessage(sock, {{"ok", true}, {"pid", started.pid}}, {started.pidfd});
-    else (void)SendMessage(sock, Refusal(s));
+    else (void)SendMessage(sock, ErrorReply(s));
     if (started.pidfd >= 0) close(started.pidfd);
   }
 }
@@ -275,16 +271,13 @@ Result<Launcher::Started> Launcher::Launch(const int fds[4], const ucred& peer, 
     Stop();  // a late answer must not be taken for the next launch's
     return reply.status().WithContext("the platform daemon's launcher did not take the launch");
   }
-  const nlohmann::json& body = reply->body;
-  auto pid = body.find("pid");
-  if (body.value("ok", false) && pid != body.end() && pid->is_number_integer() && pid->get<int64_t>() > 0 &&
+  const Status refused = ReplyStatus(reply->body);
+  auto pid = reply->body.find("pid");
+  if (refused.ok() && pid != reply->body.end() && pid->is_number_integer() && pid->get<int64_t>() > 0 &&
       pid->get<int64_t>() <= INT_MAX && reply->fds.size() == 1)
     return Started{static_cast<pid_t>(pid->get<int64_t>()), reply->fds[0]};
   CloseFds(reply->fds);
-  auto code = body.find("code");
-  auto error = body.find("error");
-  return Status(code != body.end() && code->is_number_integer() ? static_cast<Code>(code->get<int>()) : Code::kInternal,
-                error != body.end() && error->is_string() ? error->get<std::string>() : "the launcher refused");
+  return refused.ok() ? Internal("the launcher's reply has no pid and pidfd") : refused;
 }
 
 }  // namespace confide::platform

@@ -16,6 +16,25 @@ void CloseFds(const std::vector<int>& fds) {
     if (fd >= 0) close(fd);
 }
 
+nlohmann::json ErrorReply(const Status& s) {
+  return {{"ok", false}, {"code", std::string(CodeName(s.code()))}, {"error", s.message()}};
+}
+
+std::string StringField(const nlohmann::json& message, const char* key, const char* fallback) {
+  auto it = message.find(key);
+  return it != message.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+}
+
+Status ReplyStatus(const nlohmann::json& reply) {
+  auto ok = reply.find("ok");
+  if (ok != reply.end() && ok->is_boolean() && ok->get<bool>()) return Status::Ok();
+  const std::string code = StringField(reply, "code", "internal");
+  Code c = Code::kInternal;
+  for (int i = 0; i <= static_cast<int>(Code::kEnclaveCrashed); ++i)
+    if (CodeName(static_cast<Code>(i)) == code) c = static_cast<Code>(i);
+  return Status(c, StringField(reply, "error", "request refused"));
+}
+
 Status SendMessage(int sock, const nlohmann::json& body, const std::vector<int>& fds) {
   std::string text = body.dump();
   if (text.size() > kMaxMessageBytes) return OutOfRange("platform message too large");

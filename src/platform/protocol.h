@@ -33,6 +33,14 @@ Result<Message> ReceiveMessage(int sock, std::vector<int>* refused = nullptr);
 ssize_t ReceiveWithDescriptors(int sock, void* buf, size_t size, std::vector<int>* fds, bool* truncated);
 void CloseFds(const std::vector<int>& fds);
 
+// A refusal, as every reply carries one: {"ok": false, "code": <CodeName>, "error": <message>}.
+nlohmann::json ErrorReply(const Status& s);
+// OK when `reply` says "ok": true; else the refusal it carries (kInternal, "request refused"
+// for what is not one). Replies come from other processes: no field of theirs may throw.
+Status ReplyStatus(const nlohmann::json& reply);
+// A string field of a message, or `fallback` when it is absent or not a string.
+std::string StringField(const nlohmann::json& message, const char* key, const char* fallback);
+
 // The credentials of the process at the other end of a Unix socket, as the kernel saw them
 // when it connected (or listened). If the kernel does not say, ids nobody has (-1): never
 // root's.

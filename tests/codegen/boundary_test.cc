@@ -207,29 +207,24 @@ TEST_F(Boundary, BoolAndEnumFieldsOfStructsOutsideTheirType) {
               "ecall 'flags_count': f: field flags::bits[1]: bool byte 2 is neither 0 nor 1");
   // Deep-copy member buffers: of bools, and of structs with checked fields.
   switches sw{2, nullptr, 1, nullptr};
-  const uint8_t on[2] = {1, 5};
+  // A switches_count request: the struct, then its two member buffers.
+  auto request = [&](const uint8_t (&on)[2], const flags (&f)[1]) {
+    FrameWriter w;
+    w.Buffer(&sw, sizeof sw);
+    w.Buffer(on, sizeof on);
+    w.Buffer(f, sizeof f);
+    return Send("switches_count", w);
+  };
+  const uint8_t bad_on[2] = {1, 5}, good[2] = {1, 0};
   flags one[1] = {};
-  FrameWriter deep_bools;
-  deep_bools.Buffer(&sw, sizeof sw);
-  deep_bools.Buffer(on, sizeof on);
-  deep_bools.Buffer(one, sizeof one);
-  ExpectError(Send("switches_count", deep_bools), Code::kInvalidArgument,
+  ExpectError(request(bad_on, one), Code::kInvalidArgument,
               "switches::on: element 1 is a bool byte that is neither 0 nor 1");
-  const uint8_t good[2] = {1, 0};
   Poke(one[0], offsetof(flags, bits), 7);
-  FrameWriter deep_structs;
-  deep_structs.Buffer(&sw, sizeof sw);
-  deep_structs.Buffer(good, sizeof good);
-  deep_structs.Buffer(one, sizeof one);
-  ExpectError(Send("switches_count", deep_structs), Code::kInvalidArgument,
+  ExpectError(request(good, one), Code::kInvalidArgument,
               "switches::f: field flags::bits[0]: bool byte 7 is neither 0 nor 1");
   // The same frames with values in range are accepted.
   one[0] = flags{true, BLUE, {true, false}};
-  FrameWriter fine;
-  fine.Buffer(&sw, sizeof sw);
-  fine.Buffer(good, sizeof good);
-  fine.Buffer(one, sizeof one);
-  auto r = Send("switches_count", fine);
+  auto r = request(good, one);
   ASSERT_TRUE(r.ok()) << r.status().message();
 }
 

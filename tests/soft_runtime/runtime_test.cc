@@ -367,15 +367,22 @@ TEST(SoftRuntime, ModifiedCodeMakesEnclaveLost) {
   EXPECT_EQ(r.status().code(), Code::kEnclaveLost);
 }
 
+// The enclave ends within `ms` as it does when its host goes: memory wiped, kExited, exit
+// status 0, and a reason that says `why`; `if_not` explains a process that did not end.
+void ExpectEndedAsWhenTheHostGoes(EnclaveProcess& e, int ms, const std::string& why, const std::string& if_not) {
+  int st = e.WaitExit(ms);
+  ASSERT_NE(st, -1) << if_not << "; state " << static_cast<int>(e.state()) << ", reason: " << e.reason();
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  EXPECT_EQ(e.state(), EnclaveState::kExited);
+  EXPECT_NE(e.reason().find(why), std::string::npos) << e.reason();
+}
+
 TEST(SoftRuntime, ClosingTheLifelineEndsTheEnclave) {
   auto e = Start();
   ASSERT_NE(e, nullptr);
   e->CloseLifeline();
-  int st = e->WaitExit(2000);
-  ASSERT_NE(st, -1) << "the enclave process did not end after the host closed the lifeline";
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
-  EXPECT_EQ(e->state(), EnclaveState::kExited);
-  EXPECT_NE(e->reason().find("the host closed the lifeline"), std::string::npos) << e->reason();
+  ExpectEndedAsWhenTheHostGoes(*e, 2000, "the host closed the lifeline",
+                               "the enclave process did not end after the host closed the lifeline");
 }
 
 // A loopback TCP connection whose peer never reads, its send queue full and SO_LINGER set:
@@ -449,12 +456,8 @@ TEST(SoftRuntime, ADescriptorSentOnTheLifelineDoesNotFreezeTheWatchdog) {
   lingering.client = -1;
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the watchdog looks every 5 ms
   e->CloseLifeline();                                           // and the host dies
-  int st = e->WaitExit(3000);
-  ASSERT_NE(st, -1) << "the enclave neither wiped its memory nor ended after the host died; state "
-                    << static_cast<int>(e->state()) << ", reason: " << e->reason();
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
-  EXPECT_EQ(e->state(), EnclaveState::kExited);
-  EXPECT_NE(e->reason().find("the enclave wiped its memory and ended"), std::string::npos) << e->reason();
+  ExpectEndedAsWhenTheHostGoes(*e, 3000, "the enclave wiped its memory and ended",
+                               "the enclave neither wiped its memory nor ended after the host died");
 }
 
 // The host never sends anything on the lifeline: a message there (data, descriptors) breaks
@@ -464,11 +467,8 @@ TEST(SoftRuntime, AnythingTheHostSendsOnTheLifelineEndsTheEnclaveAsIfTheHostHadG
   auto e = Start();
   ASSERT_NE(e, nullptr);
   ASSERT_TRUE(SendOnLifeline(e->lifeline(), -1)) << strerror(errno);
-  int st = e->WaitExit(3000);
-  ASSERT_NE(st, -1) << "the enclave went on after a message on the lifeline; state " << static_cast<int>(e->state());
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
-  EXPECT_EQ(e->state(), EnclaveState::kExited);
-  EXPECT_NE(e->reason().find("the host broke the lifeline protocol"), std::string::npos) << e->reason();
+  ExpectEndedAsWhenTheHostGoes(*e, 3000, "the host broke the lifeline protocol",
+                               "the enclave went on after a message on the lifeline");
 }
 
 // Like SoftBackend.ACallAfterATracerStoppedOnlyTheWatchdogLosesTheEnclave, for an ecall the

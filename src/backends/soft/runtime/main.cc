@@ -115,18 +115,25 @@ std::string DescribeFd(int fd) {
   return d;
 }
 
+// The numbered entries of a /proc directory (descriptors, threads). `*listing` gets the
+// descriptor the listing itself used, which /proc/self/fd shows too.
+std::vector<int> ProcEntries(const char* dir, int* listing = nullptr) {
+  DIR* d = opendir(dir);
+  if (d == nullptr) Fail(std::string("cannot list ") + dir + ": " + Errno(errno));
+  if (listing != nullptr) *listing = dirfd(d);
+  std::vector<int> out;
+  while (dirent* e = readdir(d))
+    if (e->d_name[0] != '.') out.push_back(atoi(e->d_name));
+  closedir(d);
+  return out;
+}
+
 // Every open descriptor above kPlatformFd but the listing's own.
 std::vector<int> ExtraDescriptors() {
-  DIR* d = opendir("/proc/self/fd");
-  if (d == nullptr) Fail("cannot list /proc/self/fd: " + Errno(errno));
-  int self = dirfd(d);
+  int self = -1;
   std::vector<int> extra;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    int fd = atoi(e->d_name);
+  for (int fd : ProcEntries("/proc/self/fd", &self))
     if (fd > kPlatformFd && fd != self) extra.push_back(fd);
-  }
-  closedir(d);
   return extra;
 }
 
@@ -165,17 +172,12 @@ void CheckDescriptors() {
 // this check, and would run enclave code on a stack in ordinary memory besides.
 void CheckAfterLoad() {
   const char* during = " while the enclave image was loaded (by its constructors or confide_enclave_start_v1)";
-  DIR* d = opendir("/proc/self/task");
-  if (d == nullptr) Fail("cannot list /proc/self/task: " + Errno(errno));
   std::string threads;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    pid_t tid = atoi(e->d_name);
+  for (int tid : ProcEntries("/proc/self/task")) {
     bool known = false;
     for (uint32_t i = 0; i <= g.num_slots && !known; ++i) known = g.tids[i] == tid;
-    if (!known) threads += (threads.empty() ? "" : ", ") + std::string(e->d_name);
+    if (!known) threads += (threads.empty() ? "" : ", ") + std::to_string(tid);
   }
-  closedir(d);
   if (!threads.empty())
     Fail("a thread was started" + std::string(during) + " and still runs (thread " + threads +
          "): enclave code runs on the slot threads only");
