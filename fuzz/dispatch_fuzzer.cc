@@ -9,7 +9,8 @@
 //  - enters through the runtime's entry point, with a fake host whose ocall replies also
 //    come from the input, so the generated ocall proxies see hostile replies too.
 // The frame is either the raw bytes or built item by item from them, so most inputs get
-// past the frame header and exercise the per-parameter checks.
+// past the frame header and exercise the per-parameter checks. Some inputs are value calls
+// instead (call_values), with the input's bytes as the arguments.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -99,6 +100,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   data += reply_len;
   size -= reply_len;
 
+  if (mode & 8) {
+    // A value call: the input's bytes as the arguments, usually of the right length so the
+    // bool / enum checks and the enclave code see them.
+    Bytes args(data, data + size);
+    const confide::abi::EcallInfo& e = t.ecalls[id];
+    if ((mode & 16) == 0 && e.values != nullptr) args.resize(e.args_bytes);
+    uint8_t out[1024];
+    size_t cap = (mode & 4) ? 2 : sizeof out;
+    size_t len = 0;
+    g_entry.call_values(0, id, args.data(), args.size(), out, cap, &len);
+    if (len > cap) __builtin_trap();
+    return 0;
+  }
   Bytes frame = (mode & 1) ? Bytes(data, data + size) : BuildFrame(data, size);
   if (mode & 2) {
     // Through the runtime: admission (private ecalls refused), copy-in and wipe, exception

@@ -234,11 +234,26 @@ Status CheckedAdd(size_t a, size_t b, std::string_view what, size_t* out);
 // travels back to the caller with its code and message.
 using Handler = Status (*)(const FrameView& request, FrameWriter& reply);
 
+// Value calls: an ecall whose parameters and return value are all scalars (C integer types,
+// bool, floating point, EDL enums) travels without a frame. Its arguments are their bytes
+// back to back in parameter order, the reply is the return value's bytes (none for void),
+// and each side checks bools and enums as it does in a frame (docs/abi.md, "Value calls").
+// `args` is the receiver's private copy; `ret` has room for the return value.
+using ValueHandler = Status (*)(const uint8_t* args, uint8_t* ret);
+// At most 16 parameters of at most 16 bytes each.
+inline constexpr size_t kMaxValueCallBytes = 256;
+// What a loader answers a value call for an image whose confide_enclave_v1 has no call_values.
+inline constexpr char kNoValueCalls[] =
+    "this enclave image takes no value calls: it was built with an older confide; rebuild it with this one";
+
 struct EcallInfo {
   const char* name;
   Handler handler;
   bool is_public;   // callable at top level; private ecalls only from an ocall that allows them
   bool switchless;  // transition_using_threads
+  ValueHandler values = nullptr;  // set when the ecall also takes value calls
+  uint32_t args_bytes = 0;        // a value call's argument bytes
+  uint32_t ret_bytes = 0;         // and its reply's
 };
 
 struct OcallInfo {
@@ -310,6 +325,12 @@ struct confide_enclave_v1 {
   // Only for a loader that shares the enclave's address space, where the host can write
   // enclave memory anyway; the soft runtime never offers it to the host. 0 or a Code.
   int32_t (*request_buffer)(uint32_t slot, size_t min_len, uint8_t** buffer, size_t* capacity);
+  // Runs ecall `id` as a value call (confide::abi::ValueHandler): `in` holds exactly the
+  // ecall's argument bytes, and on success `out` receives exactly its return value's bytes;
+  // otherwise as `ecall` (`in` copied, then wiped; an error's message in `out`). Null in
+  // images built before value calls existed: their loaders send frames only.
+  int32_t (*call_values)(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t out_cap,
+                         size_t* out_len);
 };
 
 typedef int32_t (*confide_enclave_start_v1_fn)(const struct confide_host_v1* host, uint32_t num_tcs,

@@ -99,6 +99,11 @@ class Enclave {
   // (which may be the enclave's or the channel's memory); the reply lands in buffers.reply().
   Status Call(uint32_t id, abi::FrameWriter& request, size_t reply_capacity, CallBuffers& buffers);
 
+  // A value call (confide/abi.h, ValueHandler) of ecall `id`: `args` holds exactly its
+  // argument bytes (the enclave wipes them once copied), and `ret` receives exactly its
+  // `ret_len` bytes of return value. Generated proxies of ecalls that take only scalars use it.
+  Status CallValues(uint32_t id, uint8_t* args, size_t args_len, uint8_t* ret, size_t ret_len);
+
   const EnclaveIdentity& identity() const { return identity_; }
   BackendKind backend() const { return backend_kind_; }
   // soft: the process id of the enclave process (for diagnostics and isolation tests);

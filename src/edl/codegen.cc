@@ -293,6 +293,31 @@ Result<ParamInfo> Classify(const Edl& edl, const Function& f, const Declaration&
   return p;
 }
 
+// A scalar a value call can carry (abi::ValueHandler): a C integer, bool or floating-point
+// type, or an EDL enum (range-checked like its frame item), never a pointer.
+bool ValueCallType(const Type& t, const ValueCheck& check) {
+  if (t.pointer_depth != 0) return false;
+  if (check.kind == ValueCheck::Kind::kEnum) return true;
+  switch (t.base) {
+    case BaseType::kVoid:
+    case BaseType::kStruct:
+    case BaseType::kUnion:
+    case BaseType::kEnum:
+    case BaseType::kForeign: return false;
+    default: return true;
+  }
+}
+
+// Ecalls whose parameters and return value are all such scalars also take value calls, which
+// skip the frames (docs/abi.md, "Value calls"); 16 parameters of at most 16 bytes fit
+// abi::kMaxValueCallBytes.
+bool TakesValueCalls(const FunctionInfo& f) {
+  if (f.params.size() > 16) return false;
+  for (const ParamInfo& p : f.params)
+    if (p.kind != ParamKind::kValue || !ValueCallType(p.decl->type, p.check)) return false;
+  return f.ret_void || ValueCallType(WithoutTopConst(f.fn->return_type), f.ret_check);
+}
+
 Result<FunctionInfo> Describe(const Edl& edl, const Function& f, uint32_t id, const CodegenOptions& o) {
   FunctionInfo fi;
   fi.fn = &f;
@@ -392,6 +417,7 @@ Result<Model> BuildModel(const Edl& edl, const CodegenOptions& o) {
     if (HasCheckedFields(edl, *u, memo)) m.checked.insert(u->name);
   for (size_t i = 0; i < edl.trusted.size(); ++i) {
     CONFIDE_ASSIGN_OR_RETURN(FunctionInfo f, Describe(edl, edl.trusted[i], static_cast<uint32_t>(i), o));
+    f.value_call = TakesValueCalls(f);
     m.ecalls.push_back(std::move(f));
   }
   for (size_t i = 0; i < edl.untrusted.size(); ++i) {
@@ -458,7 +484,11 @@ std::string EmitSource(const Model& m, Side side) {
       s += "const confide::abi::EcallInfo confide_gen_ecalls[] = {\n";
       for (const FunctionInfo& f : m.ecalls)
         s += "    {\"" + f.fn->name + "\", &confide_gen_ecall_" + f.fn->name + ", " +
-             (f.fn->is_public ? "true" : "false") + ", " + (f.fn->transition_using_threads ? "true" : "false") + "},\n";
+             (f.fn->is_public ? "true" : "false") + ", " + (f.fn->transition_using_threads ? "true" : "false") +
+             (f.value_call ? ", &confide_gen_values_" + f.fn->name + ", confide_gen_args_" + f.fn->name +
+                                 ", confide_gen_ret_" + f.fn->name
+                           : std::string()) +
+             "},\n";
       s += "};\n";
     }
     for (const FunctionInfo& f : m.ocalls) {

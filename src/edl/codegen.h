@@ -77,6 +77,7 @@ struct FunctionInfo {
   bool ret_void = true;
   ValueCheck ret_check;
   const UserType* ret_struct = nullptr;
+  bool value_call = false;  // ecalls of scalars only: also sent without frames (abi::ValueHandler)
 };
 
 struct Model {
@@ -104,6 +105,8 @@ std::string EmitSource(const Model& m, Side side);
 std::string EmitStructHelpers(const Model& m);
 std::string EmitReceiver(const Model& m, const FunctionInfo& f, Side side);
 std::string EmitSender(const Model& m, const FunctionInfo& f, Side side);
+std::string EmitValueReceiver(const FunctionInfo& f);
+std::string EmitValueSender(const FunctionInfo& f);
 std::string SenderSignature(const FunctionInfo& f, Side side, bool with_names);
 extern const char kHelperRuntime[];
 

@@ -161,6 +161,30 @@ template <typename E>
   return confide::Status::Ok();
 }
 
+// A value call's argument or return value at `p` (abi::ValueHandler): the same checks as
+// GetBool / GetEnum on a frame item.
+template <typename T>
+[[nodiscard]] confide::Status LoadValue(const unsigned char* p, const char*, T* out) {
+  std::memcpy(out, p, sizeof(T));
+  return confide::Status::Ok();
+}
+[[maybe_unused]] confide::Status LoadBool(const unsigned char* p, const char* what, bool* out) {
+  if (p[0] > 1)
+    return confide::InvalidArgument(std::string(what) + ": bool byte " + std::to_string(p[0]) + " is neither 0 nor 1");
+  *out = p[0] == 1;
+  return confide::Status::Ok();
+}
+template <typename E>
+[[nodiscard]] confide::Status LoadEnum(const unsigned char* p, const char* what, long long lo, long long hi, E* out) {
+  std::underlying_type_t<E> raw{};
+  std::memcpy(&raw, p, sizeof raw);
+  if (!InRange(raw, lo, hi))
+    return confide::InvalidArgument(std::string(what) + ": " + std::to_string(raw) +
+                                    " is outside the range of its enum type");
+  std::memcpy(out, &raw, sizeof raw);
+  return confide::Status::Ok();
+}
+
 [[maybe_unused]] confide::Status CheckBools(confide::ByteSpan s, const char* what) {
   for (size_t i = 0; i < s.size(); ++i)
     if (s[i] > 1)
@@ -401,6 +425,30 @@ std::string ValueGet(const ValueCheck& c, const std::string& view, const std::st
     case ValueCheck::Kind::kNone: break;
   }
   return view + ".GetValue(" + idx + ", " + Q(what) + ", &" + var + ")";
+}
+
+// `p` + offset of a value call's item: its bytes at `p`, checked like ValueGet.
+std::string ValueLoad(const ValueCheck& c, const std::string& p, const std::string& what, const std::string& var) {
+  switch (c.kind) {
+    case ValueCheck::Kind::kBool: return "confide_gen::LoadBool(" + p + ", " + Q(what) + ", &" + var + ")";
+    case ValueCheck::Kind::kEnum:
+      return "confide_gen::LoadEnum(" + p + ", " + Q(what) + ", " + LongLong(c.lo) + ", " + LongLong(c.hi) + ", &" +
+             var + ")";
+    case ValueCheck::Kind::kNone: break;
+  }
+  return "confide_gen::LoadValue(" + p + ", " + Q(what) + ", &" + var + ")";
+}
+
+// Byte offsets of a value call's arguments (back to back, in parameter order) and their total.
+std::vector<std::string> ValueOffsets(const FunctionInfo& f, std::string* total) {
+  std::vector<std::string> offs;
+  std::string at = "0u";
+  for (const ParamInfo& p : f.params) {
+    offs.push_back(at);
+    at += " + sizeof(" + p.local_type + ")";
+  }
+  *total = at;
+  return offs;
 }
 
 bool IsOutput(const ParamInfo& p) {
@@ -797,11 +845,70 @@ std::string EmitReceiver(const Model& m, const FunctionInfo& f, Side side) {
   }
   if (send_errno) s += "  confide_gen_reply.Value(confide_gen_errno);\n";
   s += "  return confide::Status::Ok();\n}\n";
+  if (t && f.value_call) s += EmitValueReceiver(f);
+  return s;
+}
+
+std::string EmitValueReceiver(const FunctionInfo& f) {
+  const std::string& name = f.fn->name;
+  std::string total;
+  std::vector<std::string> offs = ValueOffsets(f, &total);
+  std::string s = "constexpr uint32_t confide_gen_args_" + name + " = " + total + ";\n";
+  s += "constexpr uint32_t confide_gen_ret_" + name + " = " + (f.ret_void ? "0u" : "sizeof(" + f.ret_type + ")") + ";\n";
+  s += "[[maybe_unused]] confide::Status confide_gen_values_" + name +
+       "(const uint8_t* confide_gen_a, uint8_t* confide_gen_r) {\n";
+  s += "  (void)confide_gen_a;\n  (void)confide_gen_r;\n";
+  std::string args;
+  for (size_t i = 0; i < f.params.size(); ++i) {
+    const ParamInfo& p = f.params[i];
+    const std::string& pn = p.decl->name;
+    s += "  " + p.local_type + " " + pn + "{};\n";
+    s += "  CONFIDE_RETURN_IF_ERROR(" +
+         ValueLoad(p.check, "confide_gen_a + " + offs[i], "ecall '" + name + "': " + pn, pn) + ");\n";
+    args += (i ? ", " : "") + pn;
+  }
+  if (f.ret_void) {
+    s += "  " + name + "(" + args + ");\n";
+  } else {
+    s += "  " + f.ret_type + " confide_gen_ret = " + name + "(" + args + ");\n";
+    s += "  std::memcpy(confide_gen_r, &confide_gen_ret, sizeof confide_gen_ret);\n";
+  }
+  s += "  return confide::Status::Ok();\n}\n";
+  return s;
+}
+
+// A host proxy for an ecall that takes value calls: its arguments' bytes on the stack, one
+// Enclave::CallValues, the return value checked as a frame's would be.
+std::string EmitValueSender(const FunctionInfo& f) {
+  const std::string& name = f.fn->name;
+  const std::string enc = f.fn->FindParam("enclave") ? "confide_gen_enclave" : "enclave";
+  std::string total;
+  std::vector<std::string> offs = ValueOffsets(f, &total);
+  std::string s = "\n" + SenderSignature(f, Side::kUntrusted, true) + " {\n";
+  s += "  constexpr size_t confide_gen_n = " + total + ";\n";
+  s += "  uint8_t confide_gen_a[confide_gen_n + 1];\n";
+  for (size_t i = 0; i < f.params.size(); ++i) {
+    const ParamInfo& p = f.params[i];
+    s += "  std::memcpy(confide_gen_a + " + offs[i] + ", &" + p.decl->name + ", sizeof(" + p.local_type + "));\n";
+  }
+  if (f.ret_void) {
+    s += "  return " + enc + ".CallValues(" + std::to_string(f.id) + "u, confide_gen_a, confide_gen_n, nullptr, 0);\n}\n";
+    return s;
+  }
+  s += "  uint8_t confide_gen_r[sizeof(" + f.ret_type + ")];\n";
+  s += "  CONFIDE_RETURN_IF_ERROR(" + enc + ".CallValues(" + std::to_string(f.id) +
+       "u, confide_gen_a, confide_gen_n, confide_gen_r, sizeof confide_gen_r));\n";
+  s += "  " + f.ret_type + " confide_gen_ret{};\n";
+  s += "  CONFIDE_RETURN_IF_ERROR(" +
+       ValueLoad(f.ret_check, "confide_gen_r", "reply of ecall '" + name + "': return value", "confide_gen_ret") +
+       ");\n";
+  s += "  return confide_gen_ret;\n}\n";
   return s;
 }
 
 std::string EmitSender(const Model& m, const FunctionInfo& f, Side side) {
   const bool host = side == Side::kUntrusted;
+  if (host && f.value_call) return EmitValueSender(f);
   const std::string& name = f.fn->name;
   const bool recv_errno = !host && f.fn->propagate_errno;
   std::string s = "\n" + SenderSignature(f, side, true) + " {\n";

@@ -17,6 +17,9 @@ class Backend {
   // Runs ecall `id` on thread slot `slot` (C entry ABI conventions of confide_enclave_v1).
   virtual int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                         size_t* out_len) = 0;
+  // Runs ecall `id` as a value call (confide_enclave_v1::call_values); the same conventions.
+  virtual int32_t EcallValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
+                              size_t* out_len) = 0;
   // Memory a request for the next call on `slot` can be written into so that Ecall need not
   // copy it again (passed back as `in`); empty when there is none. `hint`: the size of the
   // last request from the caller's nesting level.

@@ -270,6 +270,33 @@ Status Enclave::Call(uint32_t id, abi::FrameWriter& request, size_t reply_capaci
   return Status::Ok();
 }
 
+Status Enclave::CallValues(uint32_t id, uint8_t* args, size_t args_len, uint8_t* ret, size_t ret_len) {
+  uint8_t reply[kMinReplyRoom];  // the return value, or an error's message
+  size_t len = 0;
+  int32_t code = 0;
+  // Send's steps, without its Status and out-parameters: the path of every scalar ecall.
+  if (!t_ocalls.empty() && t_ocalls.back().enclave == this) {
+    code = backend_->EcallValues(t_ocalls.back().slot, id, args, args_len, reply, sizeof reply, &len);
+  } else {
+    uint32_t slot;
+    if (!slots_->TryTake(&slot)) {
+      CONFIDE_ASSIGN_OR_RETURN(slot, AcquireSlot());
+    }
+    code = backend_->EcallValues(slot, id, args, args_len, reply, sizeof reply, &len);
+    ReleaseSlot(slot);
+  }
+  len = std::min(len, sizeof reply);
+  if (code != 0) return CallError(id, code, ByteSpan(reply, len));
+  if (len != ret_len) {
+    std::string msg = "the enclave's reply to a value call has " + std::to_string(len) +
+                      " bytes; the return value has " + std::to_string(ret_len);
+    return CallError(id, static_cast<int32_t>(Code::kInternal),
+                     ByteSpan(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()));
+  }
+  if (ret_len != 0) std::memcpy(ret, reply, ret_len);
+  return Status::Ok();
+}
+
 int32_t Enclave::DispatchOcall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                                size_t* out_len) {
   *out_len = 0;

@@ -113,31 +113,37 @@ class Occupy {
 // however the handler ends.
 class Enter {
  public:
-  Enter(Slot& s, uint32_t slot) : s_(s), saved_(t_slot) {
-    t_slot = static_cast<int>(slot);
+  Enter(Slot& s, uint32_t slot) : s_(s), t_slot_(&t_slot), saved_(*t_slot_) {
+    *t_slot_ = static_cast<int>(slot);
     ++s_.depth;
   }
   ~Enter() {
     --s_.depth;
-    t_slot = saved_;
+    *t_slot_ = saved_;
   }
 
  private:
   Slot& s_;
+  int* t_slot_;  // looked up once: in a dlopen'ed image each lookup is a call
   int saved_;
 };
 
-int32_t Dispatch(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
+// The checks before either kind of call: the enclave runs, and slot and id are in range.
+Status CheckEntry(uint32_t slot, uint32_t id) {
   if (!g_rt.ready.load(std::memory_order_acquire))
-    return abi::WriteStatus(Status(Code::kUnavailable, "the enclave is not initialised or was terminated"), out, cap, out_len);
+    return Status(Code::kUnavailable, "the enclave is not initialised or was terminated");
   if (slot >= g_rt.num_tcs)
-    return abi::WriteStatus(OutOfRange("thread slot " + std::to_string(slot) + " is out of range (NumTCS is " +
-                           std::to_string(g_rt.num_tcs) + ")"),
-                out, cap, out_len);
+    return OutOfRange("thread slot " + std::to_string(slot) + " is out of range (NumTCS is " +
+                      std::to_string(g_rt.num_tcs) + ")");
   if (id >= confide_trusted_tables.ecall_count)
-    return abi::WriteStatus(OutOfRange("ecall id " + std::to_string(id) + " is out of range (the enclave has " +
-                           std::to_string(confide_trusted_tables.ecall_count) + " ecalls)"),
-                out, cap, out_len);
+    return OutOfRange("ecall id " + std::to_string(id) + " is out of range (the enclave has " +
+                      std::to_string(confide_trusted_tables.ecall_count) + " ecalls)");
+  return Status::Ok();
+}
+
+int32_t Dispatch(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
+  Status entry = CheckEntry(slot, id);
+  if (!entry.ok()) return abi::WriteStatus(entry, out, cap, out_len);
   Slot& s = g_rt.slots[slot];
   bool nested = false;
   Status admitted = Admit(s, id, &nested);
@@ -195,6 +201,67 @@ int32_t Dispatch(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t
   }
   f.reply.Clear();
   return code;
+}
+
+// A value call (abi::ValueHandler): the checks of Dispatch, without frames. The arguments are
+// copied onto this thread's stack, which is enclave memory, before anything reads them.
+int32_t DispatchValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
+                       size_t* out_len) {
+  Status entry = CheckEntry(slot, id);
+  if (!entry.ok()) return abi::WriteStatus(entry, out, cap, out_len);
+  const abi::EcallInfo& e = confide_trusted_tables.ecalls[id];
+  if (e.values == nullptr || e.args_bytes > abi::kMaxValueCallBytes || e.ret_bytes > abi::kMaxValueCallBytes)
+    return abi::WriteStatus(InvalidArgument(EcallName(id) + " takes no value call (it has pointer or struct "
+                                            "parameters): send it a frame"),
+                            out, cap, out_len);
+  if (in_len != e.args_bytes)
+    return abi::WriteStatus(InvalidArgument(EcallName(id) + ": a value call carries " + std::to_string(in_len) +
+                                            " bytes of arguments, the ecall takes " + std::to_string(e.args_bytes)),
+                            out, cap, out_len);
+  if (cap < e.ret_bytes)
+    return abi::WriteStatus(OutOfRange(EcallName(id) + ": the caller's reply buffer of " + std::to_string(cap) +
+                                       " bytes cannot hold its " + std::to_string(e.ret_bytes) + "-byte return value"),
+                            out, cap, out_len);
+  Slot& s = g_rt.slots[slot];
+  bool nested = false;
+  Status admitted = Admit(s, id, &nested);
+  if (!admitted.ok()) return abi::WriteStatus(admitted, out, cap, out_len);
+  Occupy occupied(s, nested);
+  alignas(16) uint8_t args[abi::kMaxValueCallBytes];
+  alignas(16) uint8_t ret[abi::kMaxValueCallBytes];
+  if (in_len != 0) std::memcpy(args, in, in_len);
+  Status st;
+  {
+    Enter entered(s, slot);
+    try {
+      st = e.values(args, ret);
+    } catch (const std::exception& ex) {
+      st = Internal(EcallName(id) + " threw an exception (" + ex.what() + "); exceptions must not leave the enclave");
+    } catch (...) {
+      st = Internal(EcallName(id) + " threw an exception; exceptions must not leave the enclave");
+    }
+  }
+  // Wiped with the reply, in one burst of stores (see Dispatch).
+  if (in_len != 0) SecureZero(in, in_len);
+  if (!st.ok()) return abi::WriteStatus(st, out, cap, out_len);
+  if (e.ret_bytes != 0) std::memcpy(out, ret, e.ret_bytes);
+  *out_len = e.ret_bytes;
+  return 0;
+}
+
+int32_t CallValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
+                   size_t* out_len) {
+  *out_len = 0;
+  try {
+    return DispatchValues(slot, id, in, in_len, out, cap, out_len);
+  } catch (const std::bad_alloc&) {
+    // Only an error's message allocates here; no heap was left for it.
+    static constexpr char kMsg[] = "the enclave ran out of heap memory while reporting an error of this call";
+    size_t len = std::min(sizeof kMsg - 1, cap);
+    if (len != 0) std::memcpy(out, kMsg, len);
+    *out_len = len;
+    return static_cast<int32_t>(Code::kOutOfRange);
+  }
 }
 
 int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
@@ -326,6 +393,7 @@ extern "C" __attribute__((visibility("default"))) int32_t confide_enclave_start_
   out->ecall = trusted::Ecall;
   out->terminate = trusted::Terminate;
   out->request_buffer = trusted::RequestBuffer;
+  out->call_values = trusted::CallValues;
   g_rt.ready.store(true, std::memory_order_release);
   return 0;
 }

@@ -181,6 +181,44 @@ TEST_F(Boundary, BoolAndEnumValuesOutsideTheirType) {
   ExpectError(Send("count_colors", arr), Code::kInvalidArgument, "colors: element 1 (9) is outside the range");
 }
 
+// The same checks on value calls (docs/abi.md): the ecalls of scalars only take them, and
+// their generated proxies send them. Crafted argument bytes through Enclave::CallValues.
+TEST_F(Boundary, ValueCallsCheckTheirArguments) {
+  auto expect = [](const confide::Status& s, Code code, const std::string& part) {
+    ASSERT_FALSE(s.ok()) << "accepted a value call that should be refused (" << part << ")";
+    EXPECT_EQ(s.code(), code) << s.message();
+    EXPECT_NE(s.message().find(part), std::string::npos) << s.message();
+  };
+  uint8_t args[16] = {2};
+  uint8_t ret[8];
+  expect(enclave_->CallValues(EcallId("bool_to_int"), args, 1, ret, sizeof(int)), Code::kInvalidArgument,
+         "ecall 'bool_to_int': b: bool byte 2 is neither 0 nor 1");
+  int color = 7;  // color has 0..2: its values are 0..3
+  std::memcpy(args, &color, sizeof color);
+  expect(enclave_->CallValues(EcallId("next_color"), args, sizeof color, ret, sizeof color), Code::kInvalidArgument,
+         "ecall 'next_color': c: 7 is outside the range of its enum type");
+  color = 3;
+  std::memcpy(args, &color, sizeof color);
+  EXPECT_TRUE(enclave_->CallValues(EcallId("next_color"), args, sizeof color, ret, sizeof color).ok());
+  expect(enclave_->CallValues(EcallId("add"), args, 4, ret, sizeof(int)), Code::kInvalidArgument,
+         "ecall 'add': a value call carries 4 bytes of arguments, the ecall takes 8");
+  expect(enclave_->CallValues(EcallId("sum_bytes"), args, 16, ret, 8), Code::kInvalidArgument,
+         "ecall 'sum_bytes' takes no value call (it has pointer or struct parameters)");
+  expect(enclave_->CallValues(EcallId("padded_sum"), args, 16, ret, 8), Code::kInvalidArgument,
+         "takes no value call");
+  expect(enclave_->CallValues(EcallId("nested_target"), args, sizeof(int), ret, sizeof(int)),
+         Code::kPermissionDenied, "'nested_target' is private");
+  expect(enclave_->CallValues(9999, args, 0, nullptr, 0), Code::kOutOfRange, "ecall id 9999 is out of range");
+  // What the enclave took is wiped where the host put it (rule 8): on sim, in the host's buffer.
+  int ab[2] = {40, 2};
+  std::memcpy(args, ab, sizeof ab);
+  ASSERT_TRUE(enclave_->CallValues(EcallId("add"), args, sizeof ab, ret, sizeof(int)).ok());
+  int sum = 0;
+  std::memcpy(&sum, ret, sizeof sum);
+  EXPECT_EQ(sum, 42);
+  for (size_t i = 0; i < sizeof ab; ++i) EXPECT_EQ(args[i], 0) << i;
+}
+
 TEST_F(Boundary, BoolAndEnumFieldsOfStructsOutsideTheirType) {
   // By value, in a struct held by value.
   flagged f{};

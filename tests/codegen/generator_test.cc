@@ -127,6 +127,62 @@ TEST(Generator, SizeOnIsaryIsRefused) {
                 "t.edl:2:53", "size=/count= cannot be used on [isary] parameter `a` of `f`");
 }
 
+// Ecalls of scalars only (C integers, bool, floating point, EDL enums) also take value calls
+// (docs/abi.md), and their host proxies send them; anything else goes in frames.
+TEST(Generator, OnlyEcallsOfScalarsTakeValueCalls) {
+  std::string sixteen, seventeen;
+  for (int i = 0; i < 17; ++i) (i < 16 ? sixteen : seventeen) += (i ? ", int p" : "int p") + std::to_string(i);
+  seventeen = sixteen + ", int p16";
+  const std::string text =
+      "enclave {\n"
+      "  enum color { red, green };\n"
+      "  struct pair { int a; int b; };\n"
+      "  trusted {\n"
+      "    public int add(int a, unsigned long b);\n"
+      "    public bool flag(bool b, enum color c, const uint8_t u);\n"
+      "    public void none(void);\n"
+      "    public double real(float x, long double y, size_t n, wchar_t w);\n"
+      "    public void buffer([in, size=n] const uint8_t* p, size_t n);\n"
+      "    public int by_struct(struct pair p);\n"
+      "    public struct pair ret_struct(int a);\n"
+      "    public my_t foreign(int a);\n"
+      "    public int array([in] int a[4]);\n"
+      "    public int many(" + sixteen + ");\n"
+      "    public int too_many(" + seventeen + ");\n"
+      "    int hidden(int a);\n"
+      "  };\n"
+      "  untrusted { int host(int a); };\n"
+      "};\n";
+  auto edl = confide::edl::ParseEdlString(text, "t.edl", {});
+  ASSERT_TRUE(edl.ok()) << edl.status().message();
+  auto m = confide::edl::internal::BuildModel(*edl, CodegenOptions{});
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  std::set<std::string> values;
+  for (const auto& f : m->ecalls)
+    if (f.value_call) values.insert(f.fn->name);
+  EXPECT_EQ(values, (std::set<std::string>{"add", "flag", "none", "real", "many", "hidden"}));
+  for (const auto& f : m->ocalls) EXPECT_FALSE(f.value_call) << f.fn->name;
+
+  auto files = confide::edl::GenerateCode(*edl, CodegenOptions{});
+  ASSERT_TRUE(files.ok()) << files.status().message();
+  for (const auto& file : *files) {
+    if (file.name == "t_u.cc") {
+      EXPECT_NE(file.content.find("enclave.CallValues(0u,"), std::string::npos);  // add
+      EXPECT_EQ(file.content.find("enclave.CallValues(4u,"), std::string::npos);  // buffer
+      // The return value is checked as a frame's would be.
+      EXPECT_NE(file.content.find("confide_gen::LoadBool(confide_gen_r, \"reply of ecall 'flag': return value\""),
+                std::string::npos);
+    }
+    if (file.name == "t_t.cc") {
+      EXPECT_NE(file.content.find("&confide_gen_values_add, confide_gen_args_add, confide_gen_ret_add}"),
+                std::string::npos);
+      EXPECT_NE(file.content.find("confide_gen::LoadEnum(confide_gen_a + 0u + sizeof(bool), \"ecall 'flag': c\""),
+                std::string::npos);
+      EXPECT_EQ(file.content.find("confide_gen_values_buffer"), std::string::npos);
+    }
+  }
+}
+
 // ------------------------------------------------------------------ the tool
 
 struct ToolRun {

@@ -166,4 +166,45 @@ TEST(TrustedRuntime, RunsAFrameWrittenIntoItsRequestBufferAndRefusesOneThatOverr
   EXPECT_EQ(buf, nullptr);
 }
 
+// Value calls (call_values): the arguments are copied, then wiped where the host put them
+// (DESIGN §5 rules 1 and 8), and the checks of a frame's call apply.
+TEST(TrustedRuntime, ValueCallsCopyThenWipeTheirArgumentsAndCheckWhatTheyAreGiven) {
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr};
+  Loaded l;
+  int32_t rc = -1;
+  Start(l, &host, 2, &rc);
+  ASSERT_EQ(rc, 0);
+  ASSERT_NE(l.entry.call_values, nullptr);
+  auto message = [](const uint8_t* out, size_t len) { return std::string(out, out + len); };
+  const uint32_t one_ms = 1;
+  uint8_t args[4];
+  uint8_t out[256];
+  size_t len = 0;
+  std::memcpy(args, &one_ms, sizeof one_ms);
+  ASSERT_EQ(l.entry.call_values(1, /*hold*/ 3, args, 4, out, sizeof out, &len), 0) << message(out, len);
+  ASSERT_EQ(len, 4u);
+  int32_t slot = -1;
+  std::memcpy(&slot, out, sizeof slot);
+  EXPECT_EQ(slot, 1);
+  EXPECT_EQ(args[0], 0);  // wiped once copied
+
+  std::memcpy(args, &one_ms, sizeof one_ms);
+  // No room for the return value: refused (the message is cut to the 2 bytes there are).
+  EXPECT_EQ(l.entry.call_values(1, 3, args, 4, out, 2, &len), static_cast<int32_t>(Code::kOutOfRange));
+  EXPECT_EQ(message(out, len), "ec");
+  EXPECT_EQ(l.entry.call_values(2, 3, args, 4, out, sizeof out, &len), static_cast<int32_t>(Code::kOutOfRange));
+  EXPECT_NE(message(out, len).find("thread slot 2 is out of range"), std::string::npos) << message(out, len);
+  EXPECT_EQ(l.entry.call_values(0, /*secret*/ 1, args, 0, out, sizeof out, &len),
+            static_cast<int32_t>(Code::kInvalidArgument));
+  EXPECT_NE(message(out, len).find("takes no value call"), std::string::npos) << message(out, len);
+  EXPECT_EQ(l.entry.call_values(0, 3, args, 3, out, sizeof out, &len), static_cast<int32_t>(Code::kInvalidArgument));
+  EXPECT_NE(message(out, len).find("carries 3 bytes of arguments, the ecall takes 4"), std::string::npos)
+      << message(out, len);
+  EXPECT_EQ(l.entry.call_values(0, /*throws*/ 4, args, 0, out, sizeof out, &len), static_cast<int32_t>(Code::kInternal));
+  EXPECT_NE(message(out, len).find("threw an exception (boom)"), std::string::npos) << message(out, len);
+  // The slots are free again after the refusals and the exception.
+  std::memcpy(args, &one_ms, sizeof one_ms);
+  EXPECT_EQ(l.entry.call_values(0, 3, args, 4, out, sizeof out, &len), 0) << message(out, len);
+}
+
 }  // namespace

@@ -45,7 +45,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint32_t kEcho = 0, kSecret = 1, kHold = 3, kCrash = 5;
+constexpr uint32_t kEcho = 0, kSecret = 1, kHold = 3, kThrows = 4, kCrash = 5;
 
 Status NoOcall(const FrameView&, FrameWriter&) { return Unsupported("not used"); }
 const HostOcall kOcalls[] = {{"host_reenter", NoOcall}, {"host_plain", NoOcall}, {"host_hostile", NoOcall}};
@@ -400,6 +400,42 @@ TEST(SoftBackend, ARefusedCallLeavesNothingOfItsRequestInTheChannel) {
   EXPECT_EQ(r.status().code(), Code::kOutOfRange) << r.status().ToString();
   EXPECT_NE(r.status().message().find("ecall id 99 is out of range"), std::string::npos) << r.status().ToString();
   EXPECT_EQ(ChannelHolds(to_unknown), 0);
+}
+
+// Value calls (docs/abi.md) take the channel as frames do, with the trusted runtime's checks;
+// a refused one leaves nothing of its arguments in the channel either.
+TEST(SoftBackend, ValueCallsCrossTheChannelWithTheirChecks) {
+  Daemon d;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  uint32_t ms = 0;
+  uint8_t args[4], ret[8];
+  std::memcpy(args, &ms, sizeof ms);
+  ASSERT_TRUE((*e)->CallValues(kHold, args, 4, ret, 4).ok());
+  int32_t slot = -1;
+  std::memcpy(&slot, ret, sizeof slot);
+  EXPECT_TRUE(slot == 0 || slot == 1) << slot;
+
+  auto expect = [](const Status& s, Code code, const std::string& part) {
+    EXPECT_EQ(s.code(), code) << s.ToString();
+    EXPECT_NE(s.message().find(part), std::string::npos) << s.ToString();
+  };
+  std::memcpy(args, &ms, sizeof ms);
+  expect((*e)->CallValues(kHold, args, 4, ret, 8), Code::kInternal,
+         "ecall 'hold': the enclave's reply to a value call has 4 bytes; the return value has 8");
+  expect((*e)->CallValues(kEcho, args, 0, nullptr, 0), Code::kInvalidArgument,
+         "ecall 'echo' takes no value call (it has pointer or struct parameters)");
+  expect((*e)->CallValues(kThrows, args, 0, nullptr, 0), Code::kInternal, "threw an exception (boom)");
+  expect((*e)->CallValues(99, args, 0, nullptr, 0), Code::kOutOfRange, "ecall id 99 is out of range");
+
+  Bytes marker = RandomMarker();
+  Bytes wrong(2000 + marker.size(), '-');
+  std::memcpy(wrong.data() + 2000, marker.data(), marker.size());
+  expect((*e)->CallValues(kHold, wrong.data(), wrong.size(), ret, 4), Code::kInvalidArgument,
+         "a value call carries 2064 bytes of arguments, the ecall takes 4");
+  EXPECT_EQ(ChannelHolds(marker), 0);
+  std::memcpy(args, &ms, sizeof ms);
+  EXPECT_TRUE((*e)->CallValues(kHold, args, 4, ret, 4).ok());  // the slot serves on
 }
 
 TEST(SoftBackend, ARequestLargerThanTheEnclaveHeapIsRefusedAndTheSlotServesOn) {

@@ -47,6 +47,12 @@ class SimBackend : public Backend {
                 size_t* out_len) override {
     return entry_.ecall(slot, id, in, in_len, out, cap, out_len);
   }
+  int32_t EcallValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
+                      size_t* out_len) override {
+    if (entry_.call_values != nullptr) return entry_.call_values(slot, id, in, in_len, out, cap, out_len);
+    *out_len = 0;
+    return abi::WriteStatus(Unsupported(abi::kNoValueCalls), out, cap, out_len);
+  }
 
  private:
   static int32_t Platform(void* ctx, const uint8_t* request, size_t request_len, uint8_t* out, size_t out_cap,

@@ -18,7 +18,7 @@
 namespace confide::soft {
 
 inline constexpr uint32_t kChannelMagic = 0x48434643;  // "CFCH"
-inline constexpr uint32_t kChannelVersion = 2;
+inline constexpr uint32_t kChannelVersion = 3;  // 3: value calls (kValueCall)
 // Default bytes of frame data per slot; frames larger than a slot are refused (kOutOfRange).
 inline constexpr uint64_t kDefaultSlotDataBytes = 4ull << 20;
 
@@ -53,11 +53,15 @@ struct alignas(64) ChannelHeader {
 // A slot is this control block followed directly by its data area, and slots start on
 // cache-line boundaries: the control words and the first 32 bytes of data share one line, so
 // an empty call's request or reply moves between the two processes as a single cache line.
+// Set in SlotControl::call_id of an ecall request that is a value call
+// (confide_enclave_v1::call_values); ecall ids stay below it.
+inline constexpr uint32_t kValueCall = 0x80000000u;
+
 struct SlotControl {
   std::atomic<uint32_t> state;             // SlotState; the futex word
   std::atomic<uint32_t> host_sleeping;     // host is (about to be) in FUTEX_WAIT on state
   std::atomic<uint32_t> enclave_sleeping;  // enclave is (about to be) in FUTEX_WAIT on state
-  uint32_t call_id;                        // ecall or ocall id
+  uint32_t call_id;                        // ecall (| kValueCall) or ocall id
   uint64_t length;                         // bytes of data in use
   int32_t code;                            // confide::Code of a reply; 0 = OK
   uint16_t spin;                           // 1: the caller asked for switchless (spin longer)

@@ -253,6 +253,17 @@ class SoftBackend : public Backend {
 
   int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                 size_t* out_len) override {
+    return Send(slot, id, false, in, in_len, out, cap, out_len);
+  }
+  int32_t EcallValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
+                      size_t* out_len) override {
+    return Send(slot, id, true, in, in_len, out, cap, out_len);
+  }
+
+ private:
+  // One ecall through the slot's channel: a frame, or a value call's argument bytes.
+  int32_t Send(uint32_t slot, uint32_t id, bool values, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
+               size_t* out_len) {
     *out_len = 0;
     // One load on the way in; a process that ended without reporting it (killed) is found by
     // the wait below, which polls the lifeline whenever it wakes without an answer.
@@ -269,7 +280,7 @@ class SoftBackend : public Backend {
     soft::SlotControl& c = channel_.control(slot);
     uint8_t* data = channel_.data(slot);
     if (in != data) abi::CopyAndWipe(data, in, in_len);  // else written in place (RequestRegion)
-    c.call_id = id;
+    c.call_id = values ? id | soft::kValueCall : id;
     c.length = in_len;
     c.code = 0;
     bool spin = options_.switchless ||
@@ -310,7 +321,6 @@ class SoftBackend : public Backend {
     return code;
   }
 
- private:
   void ServeOcall(uint32_t slot, soft::SlotControl& c, uint8_t* data, uint64_t room) {
     size_t len = std::min<uint64_t>(c.length, room);
     uint32_t id = c.call_id;

@@ -29,8 +29,19 @@ Status Hold(const FrameView& in, FrameWriter& out) {
   return Status::Ok();
 }
 
+// The same as a value call: a uint32_t of milliseconds in, an int32_t slot out.
+Status HoldValues(const uint8_t* args, uint8_t* ret) {
+  uint32_t ms = 0;
+  std::memcpy(&ms, args, sizeof ms);
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  int32_t slot = confide::trusted::CurrentSlot();
+  std::memcpy(ret, &slot, sizeof slot);
+  return Status::Ok();
+}
+
 // ecall 4 (public): throws, which must not cross the boundary.
 Status Throws(const FrameView&, FrameWriter&) { throw std::runtime_error("boom"); }
+Status ThrowsValues(const uint8_t*, uint8_t*) { throw std::runtime_error("boom"); }
 
 // ecall 5 (public): crashes the enclave (what a bug or an exploited enclave looks like).
 Status Crash(const FrameView&, FrameWriter&) { std::abort(); }
@@ -39,8 +50,8 @@ const confide::abi::EcallInfo kEcalls[] = {
     {"echo", Echo, true, false},
     {"secret", Secret, false, false},
     {"call_host", CallHost, true, false},
-    {"hold", Hold, true, false},
-    {"throws", Throws, true, false},
+    {"hold", Hold, true, false, HoldValues, 4, 4},
+    {"throws", Throws, true, false, ThrowsValues, 0, 0},
     {"crash", Crash, true, false},
 };
 const uint32_t kAllowSecret[] = {1};

@@ -383,7 +383,16 @@ bool ServeEcall(uint32_t slot) {
     size_t out_len = 0;
     // The trusted runtime copies the request into enclave memory and wipes it here before it
     // runs anything, so the reply may reuse the same slot data.
-    int32_t code = g.entry.ecall(slot, id, g.data[slot], len, g.data[slot], g.slot_bytes, &out_len);
+    int32_t code;
+    if ((id & kValueCall) == 0) {
+      code = g.entry.ecall(slot, id, g.data[slot], len, g.data[slot], g.slot_bytes, &out_len);
+    } else if (g.entry.call_values != nullptr) {
+      code = g.entry.call_values(slot, id & ~kValueCall, g.data[slot], len, g.data[slot], g.slot_bytes, &out_len);
+    } else {
+      explicit_bzero(g.data[slot], len);
+      WriteError(slot, Code::kUnsupported, abi::kNoValueCalls);
+      return PublishState(c, Side::kEnclave, SlotState::kEcallReply);
+    }
     if (out_len > g.slot_bytes) {
       WriteError(slot, Code::kInternal, "the enclave produced a reply larger than the call channel slot");
     } else {
