@@ -97,6 +97,13 @@ class Closer {
   std::map<uid_t, std::shared_ptr<Queue>> queues_;  // used by the main thread only
 };
 
+// Whether the other end of a connected socket closed (or the socket failed).
+bool PeerHungUp(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  int ready = poll(&p, 1, 0);
+  return ready < 0 || (ready == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0);
+}
+
 // A launch while its image is read and verified, off the main loop.
 struct LaunchJob {
   int client = -1;       // who asked: not served again until answered
@@ -375,7 +382,9 @@ struct Daemon {
     const int error = errno;
     closer->Close(attached, it->second.uid);
     if (n < 0 && (error == EAGAIN || error == EINTR)) return;
-    if (n <= 0) {
+    // recvmsg returns 0 for a zero-length message too (SOCK_SEQPACKET keeps it): only a hung-up
+    // peer ends the link; an empty request gets Serve's error reply like any malformed one.
+    if (n < 0 || (n == 0 && PeerHungUp(fd))) {
       DropLink(fd);
       return;
     }

@@ -536,6 +536,21 @@ TEST_P(Sealing, MalformedPlatformRequestsGetErrorRepliesAndThePlatformKeepsServi
   EXPECT_TRUE(e.Unseal(*blob).ok());
 }
 
+// An empty request is a malformed one like any other. On soft it arrives as a zero-length
+// message, which recvmsg reports as it reports a closed connection: the daemon used to drop
+// the enclave's platform link for good, and every later key request said the daemon had gone.
+TEST_P(Sealing, EmptyPlatformRequestGetsAnErrorReplyAndTheLinkStays) {
+  Enclave e = Open(SEALING_V1);
+  ASSERT_TRUE(e.ok());
+  auto reply = e.Raw(Bytes{});
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  ExpectError(ps::DecodeReply(*reply).status(), Code::kInvalidArgument,
+              "platform request of 0 bytes is shorter than its 4-byte operation code");
+  auto blob = e.Seal("after an empty request");
+  ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  EXPECT_TRUE(e.Unseal(*blob).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Sealing,
                          ::testing::Values(BackendKind::kSim
 #if CONFIDE_SEALING_SOFT
