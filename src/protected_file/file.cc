@@ -184,7 +184,14 @@ Status ProtectedFile::LoadMetadata(const KeyResolver& resolver) {
     return VerificationFailed(who + ": metadata names unknown key source " + std::to_string(source) +
                               " (the metadata node was modified)");
   ref.source = KeySource(source);
-  ref.policy = platform_services::KeyPolicy(GetU16(m + kOffPolicy));
+  // Checked here, like the key source: the resolver would take any other value for a policy
+  // mismatch and tell the caller to open the file "with that policy".
+  uint16_t policy = GetU16(m + kOffPolicy);
+  if (ref.source == KeySource::kSealKey && policy != uint16_t(platform_services::KeyPolicy::kUnique) &&
+      policy != uint16_t(platform_services::KeyPolicy::kProduct))
+    return VerificationFailed(who + ": metadata names unknown seal policy " + std::to_string(policy) +
+                              " (the metadata node was modified)");
+  ref.policy = platform_services::KeyPolicy(policy);
   ref.svn = GetU16(m + kOffSvn);
   std::memcpy(ref.key_id.data(), m + kOffKeyId, ref.key_id.size());
   std::memcpy(file_id_.data(), m + kOffFileId, file_id_.size());

@@ -170,6 +170,15 @@ TEST_P(PfEnclaveTest, KeyKindAndPolicyMustMatchTheFile) {
   ExpectError(Read(kProduct, 0, 10).status(), Code::kInvalidArgument, "created with a caller key");
 }
 
+// The policy in node 0 is clear text the host can change. A value that is no policy is named
+// as such: it used to be reported as "sealed under policy PRODUCT; open it with that policy"
+// to a caller that had just opened it with PRODUCT.
+TEST_P(PfEnclaveTest, UnknownPolicyOnDiskIsRefusedAsModified) {
+  ASSERT_TRUE(Write(kProduct, true, 0, AsBytes("sealed")).ok());
+  Poke(14, 0x05);  // seal policy 2 -> 7
+  ExpectError(Read(kProduct, 0, 10).status(), Code::kVerificationFailed, "unknown seal policy 7");
+}
+
 TEST_P(PfEnclaveTest, RenamedFileIsRefused) {
   ASSERT_TRUE(Write(kProduct, true, 0, AsBytes("a")).ok());
   fs::rename(path_, dir_ / "other.pf");
