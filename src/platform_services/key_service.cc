@@ -157,6 +157,16 @@ Bytes KeyService::Serve(const Identity& caller, ByteSpan request) const {
                            " (1 identity, 2 key, 3 report, 4 quote)");
   };
   Result<Bytes> result = handle();
+  // A reply travels in one message of at most kMaxMessageBytes; the soft runtime's read would
+  // cut a longer one short without notice. Only a quote can be that long: its chain is.
+  if (result.ok() && result->size() > kMaxMessageBytes - 4) {
+    size_t n = result->size();
+    SecureZero(result.value());
+    result = OutOfRange("the platform's reply of " + std::to_string(n + 4) + " bytes exceeds the " +
+                        std::to_string(kMaxMessageBytes) +
+                        "-byte limit of platform messages: the platform certificate chain is too large for a "
+                        "quote; install a shorter one (confide platform start --cert/--chain)");
+  }
   Bytes reply = EncodeReply(result);
   if (result.ok()) SecureZero(result.value());
   return reply;

@@ -293,6 +293,21 @@ TEST_F(ServeTest, AnswersEveryOp) {
   EXPECT_EQ(*quote, (Bytes{0xEE, 0}));
 }
 
+// Replies travel in messages of at most kMaxMessageBytes: the soft runtime reads into a buffer
+// of that size, and the kernel cuts a longer SOCK_SEQPACKET message there without a word. A
+// quote too large (a long platform certificate chain) is refused here, as every platform
+// would refuse it, rather than reach the enclave cut short.
+TEST_F(ServeTest, RefusesAReplyOverTheMessageLimit) {
+  ks_.SetQuoter([](const ReportBody&) -> Result<Bytes> { return Bytes(kMaxMessageBytes - 4, 0x51); });
+  auto fits = Call(EncodeGetQuote(ReportData{}));
+  ASSERT_TRUE(fits.ok()) << fits.status().ToString();
+  EXPECT_EQ(fits->size(), kMaxMessageBytes - 4);
+  ks_.SetQuoter([](const ReportBody&) -> Result<Bytes> { return Bytes(kMaxMessageBytes - 3, 0x51); });
+  Bytes reply = ks_.Serve(caller_, EncodeGetQuote(ReportData{}));
+  EXPECT_LE(reply.size(), kMaxMessageBytes);
+  ExpectError(DecodeReply(reply).status(), Code::kOutOfRange, "platform certificate chain");
+}
+
 TEST_F(ServeTest, RefusesMalformedRequests) {
   ExpectError(Call(Bytes{}).status(), Code::kInvalidArgument, "shorter than its 4-byte operation code");
   ExpectError(Call(Bytes{1, 0}).status(), Code::kInvalidArgument, "shorter than its 4-byte operation code");

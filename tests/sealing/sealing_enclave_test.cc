@@ -616,6 +616,40 @@ TEST(SealingSoft, DevelopmentDaemonsMarkReportsAndAStoppedDaemonIsReported) {
   fs::remove_all(dir);
 }
 
+// A production daemon whose platform chain makes quotes larger than a platform message (64 KiB):
+// the enclave used to receive the first 64 KiB of the quote as a successful reply.
+TEST(SealingSoft, AQuoteOverTheMessageLimitIsRefusedNotCutShort) {
+  if (std::system("openssl version > /dev/null 2>&1") != 0) GTEST_SKIP() << "the openssl command is not installed";
+  fs::path dir = FreshDir("bigchain");
+  const std::string cli = CONFIDE_CLI_PATH, d = dir.string();
+  std::string out;
+  ASSERT_EQ(::Run(cli + " provision init --out " + d + "/ca", &out), 0) << out;
+  ASSERT_EQ(::Run(cli + " platform csr --state " + d + "/state --out " + d + "/p.csr", &out), 0) << out;
+  ASSERT_EQ(::Run(cli + " provision certify --ca " + d + "/ca --csr " + d + "/p.csr --platform-svn 1 --out " + d +
+                    "/prod.pem", &out), 0) << out;
+  // Six issuers of about 12 KB each: the chain is allowed (at most 8 certificates), the quote
+  // is not (over 64 KiB).
+  const std::string comment(12000, 'x');
+  for (int i = 0; i < 6; ++i)
+    ASSERT_EQ(::Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "
+                  "/CN=big" + std::to_string(i) + " -addext nsComment=" + comment + " -days 30 >> " + d + "/chain.pem",
+                  &out), 0) << out;
+  {
+    Daemon daemon(dir, "--cert " + d + "/prod.pem --chain " + d + "/chain.pem");
+    Enclave e(SEALING_V1, BackendKind::kSoft);
+    ASSERT_TRUE(e.ok());
+    auto reply = e.Raw(ps::EncodeGetQuote(ps::ReportData{}));
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    auto quote = ps::DecodeReply(*reply);
+    EXPECT_FALSE(quote.ok()) << "a quote of " << quote->size() << " bytes came back as a success";
+    ExpectError(quote.status(), Code::kOutOfRange, "platform certificate chain");
+    // Everything else still works.
+    auto blob = e.Seal("after the refused quote");
+    ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  }
+  fs::remove_all(dir);
+}
+
 TEST(SealingSoft, SimBlobsDoNotOpenOnSoftAndBack) {
   Enclave sim(SEALING_V1, BackendKind::kSim);
   ASSERT_TRUE(sim.ok());
