@@ -665,6 +665,18 @@ TEST(SoftRuntimeStart, RefusesAnImageThatLeavesAThreadRunningWhileItLoads) {
   EXPECT_EQ(s, EnclaveState::kCrashed);
 }
 
+// A handler the image installs for SIGSYS would take the place of the runtime's: a forbidden
+// system call would then fail quietly (the handler chooses its result) instead of ending the
+// enclave with the reason. The full filter forbids sigaction, so only the image's load can.
+TEST(SoftRuntimeStart, RefusesAnImageThatChangesASignalHandlerWhileItLoads) {
+  EnclaveState s{};
+  std::string err = FailedStart(CATCH_SIGSYS_AT_LOAD_ENCLAVE, {}, &s);
+  EXPECT_NE(err.find("the handling of signal 31 (SIGSYS) was changed while the enclave image was loaded"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
 TEST(SoftRuntimeStart, RefusesSlotCountDifferentFromSignedNumTcs) {
   LaunchOptions o;
   o.slots = 3;

@@ -5,10 +5,17 @@
 //   REPLACE_STDIN  a constructor puts /etc/hostname on descriptor 0 (dup2), where a check of
 //                  the descriptors above 2 alone would not look;
 //   KEEP_THREAD    a constructor starts a thread that keeps running (it could open a file
-//                  after any check made before the full seccomp filter).
+//                  after any check made before the full seccomp filter);
+//   CATCH_SIGSYS   a constructor installs its own SIGSYS handler, which makes a forbidden
+//                  system call fail with EPERM instead of ending the enclave (open_file,
+//                  ecall 3, tries one).
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "confide/trusted.h"
 #include "runtime/enclave/basic_handlers.h"
@@ -34,18 +41,37 @@ __attribute__((constructor)) void StartAThread() {
   pthread_t t;
   if (pthread_create(&t, nullptr, Linger, nullptr) == 0) pthread_detach(t);
 }
+#elif defined(CATCH_SIGSYS)
+void SwallowSigsys(int, siginfo_t*, void* context) {
+  static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RAX] = -EPERM;
+}
+__attribute__((constructor)) void CatchSigsys() {
+  struct sigaction sa {};
+  sa.sa_sigaction = SwallowSigsys;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSYS, &sa, nullptr);
+}
 #else
-#error "define KEEP_FILE, REPLACE_STDIN or KEEP_THREAD"
+#error "define KEEP_FILE, REPLACE_STDIN, KEEP_THREAD or CATCH_SIGSYS"
 #endif
+
+// 3 (public): opens a file, which the seccomp filter forbids; returns the result and errno.
+confide::Status OpenFile(const confide::abi::FrameView&, confide::abi::FrameWriter& out) {
+  int fd = open("/etc/hostname", O_RDONLY);
+  out.Value<int32_t>(fd);
+  out.Value<int32_t>(fd < 0 ? errno : 0);
+  return confide::Status::Ok();
+}
 
 const confide::abi::EcallInfo kEcalls[] = {
     {"echo", confide_test_enclave::Echo, true, false},
     {"secret", confide_test_enclave::Secret, false, false},
     {"call_host", confide_test_enclave::CallHost, true, false},
+    {"open_file", OpenFile, true, false},
 };
 const uint32_t kAllowSecret[] = {1};
 const confide::abi::OcallInfo kOcalls[] = {{"host_reenter", kAllowSecret, 1, false}};
 
 }  // namespace
 
-extern "C" const confide::abi::TrustedTables confide_trusted_tables = {kEcalls, 3, kOcalls, 1};
+extern "C" const confide::abi::TrustedTables confide_trusted_tables = {kEcalls, 4, kOcalls, 1};

@@ -164,6 +164,26 @@ void CheckDescriptors() {
   for (int fd = 0; fd <= kPlatformFd; ++fd) g_start_fds[fd] = IdentityOf(fd);
 }
 
+// How every signal is handled once the runtime's handlers are in place, before the image is
+// loaded: its constructors may change it (the start-up filter allows sigaction), enclave code
+// later cannot (the full filter does not).
+struct SignalAction {
+  uintptr_t handler;
+  int flags;
+  bool operator==(const SignalAction&) const = default;
+};
+SignalAction g_start_actions[NSIG];
+
+SignalAction ActionOf(int sig) {
+  struct sigaction sa {};
+  if (sigaction(sig, nullptr, &sa) != 0) return SignalAction{0, -1};  // glibc's own, SIGKILL, SIGSTOP
+  return SignalAction{reinterpret_cast<uintptr_t>(sa.sa_handler), sa.sa_flags};
+}
+
+void RecordSignalActions() {
+  for (int sig = 1; sig < NSIG; ++sig) g_start_actions[sig] = ActionOf(sig);
+}
+
 // After the image was loaded: its constructors and confide_enclave_start_v1 ran enclave code
 // under the start-up filter, which still lets it open files and sockets. What it left open
 // would outlive the full filter, which forbids creating descriptors but not using them: the
@@ -181,6 +201,16 @@ void CheckAfterLoad() {
   if (!threads.empty())
     Fail("a thread was started" + std::string(during) + " and still runs (thread " + threads +
          "): enclave code runs on the slot threads only");
+  // A handler of the image's would take the place of the runtime's: SIGSYS's would let a
+  // forbidden system call fail quietly instead of ending the enclave with the reason, a crash
+  // signal's would hide the crash, and any handler may run enclave code on the watchdog thread
+  // (ordinary memory) when the signal comes from outside.
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (!(ActionOf(sig) == g_start_actions[sig])) {
+      const char* name = sigabbrev_np(sig);
+      Fail("the handling of signal " + std::to_string(sig) + (name ? std::string(" (SIG") + name + ")" : "") +
+           " was changed" + during + ": the runtime's handlers report crashes and forbidden system calls");
+    }
   // Descriptors 0 to 6 as they were at start (closing 0 and opening a file gets 0, dup2 can
   // replace any of them), before anything is opened here.
   for (int fd = 0; fd <= kPlatformFd; ++fd)
@@ -642,6 +672,7 @@ int main(int argc, char** argv) {
   g.pid = getpid();
   MapChannel();
   InstallCrashHandlers();
+  RecordSignalActions();
   static uint8_t main_alt[kAltStackBytes];  // the watchdog holds no secrets
   SetAltStack(main_alt, sizeof main_alt);
   confide::image::EnclaveConfig cfg = LoadConfig();
