@@ -677,6 +677,16 @@ TEST(SoftRuntimeStart, RefusesAnImageThatChangesASignalHandlerWhileItLoads) {
   EXPECT_EQ(s, EnclaveState::kCrashed);
 }
 
+// A library in the image that makes the process dumpable again (some servers do, for core
+// dumps) opens the enclave to every process of its user: ptrace, /proc/PID/mem.
+TEST(SoftRuntimeStart, RefusesAnImageThatMakesTheProcessDumpableWhileItLoads) {
+  EnclaveState s{};
+  std::string err = FailedStart(MAKE_DUMPABLE_AT_LOAD_ENCLAVE, {}, &s);
+  EXPECT_NE(err.find("the enclave process was made dumpable while the enclave image was loaded"), std::string::npos)
+      << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
 TEST(SoftRuntimeStart, RefusesSlotCountDifferentFromSignedNumTcs) {
   LaunchOptions o;
   o.slots = 3;

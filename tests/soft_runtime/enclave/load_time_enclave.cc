@@ -8,10 +8,14 @@
 //                  after any check made before the full seccomp filter);
 //   CATCH_SIGSYS   a constructor installs its own SIGSYS handler, which makes a forbidden
 //                  system call fail with EPERM instead of ending the enclave (open_file,
-//                  ecall 3, tries one).
+//                  ecall 3, tries one);
+//   MAKE_DUMPABLE  a constructor makes the process dumpable again, which opens it (ptrace,
+//                  /proc/PID/mem) to the processes of its user wherever it holds no capability
+//                  they lack (a daemon without CAP_IPC_LOCK, as under Docker, gives it none).
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -51,8 +55,10 @@ __attribute__((constructor)) void CatchSigsys() {
   sa.sa_flags = SA_SIGINFO;
   sigaction(SIGSYS, &sa, nullptr);
 }
+#elif defined(MAKE_DUMPABLE)
+__attribute__((constructor)) void MakeDumpable() { prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); }
 #else
-#error "define KEEP_FILE, REPLACE_STDIN, KEEP_THREAD or CATCH_SIGSYS"
+#error "define KEEP_FILE, REPLACE_STDIN, KEEP_THREAD, CATCH_SIGSYS or MAKE_DUMPABLE"
 #endif
 
 // 3 (public): opens a file, which the seccomp filter forbids; returns the result and errno.

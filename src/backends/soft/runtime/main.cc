@@ -211,6 +211,13 @@ void CheckAfterLoad() {
       Fail("the handling of signal " + std::to_string(sig) + (name ? std::string(" (SIG") + name + ")" : "") +
            " was changed" + during + ": the runtime's handlers report crashes and forbidden system calls");
     }
+  // The daemon execs us non-dumpable and Harden() keeps it so; a library in the image that
+  // makes the process dumpable again (some servers do, for core dumps) would open it to every
+  // process of its user that holds the capabilities it holds: ptrace, /proc/PID/mem. Where
+  // the daemon has no CAP_IPC_LOCK to give (Docker), that is any process of the user.
+  if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+    Fail("the enclave process was made dumpable" + std::string(during) +
+         ": it would be open to ptrace and /proc/PID/mem by the processes of its user");
   // Descriptors 0 to 6 as they were at start (closing 0 and opening a file gets 0, dup2 can
   // replace any of them), before anything is opened here.
   for (int fd = 0; fd <= kPlatformFd; ++fd)
