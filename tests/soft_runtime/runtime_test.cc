@@ -687,6 +687,16 @@ TEST(SoftRuntimeStart, RefusesAnImageThatMakesTheProcessDumpableWhileItLoads) {
   EXPECT_EQ(s, EnclaveState::kCrashed);
 }
 
+// A filter the image adds stays on top of the runtime's and may refuse the runtime's own system
+// calls: one that makes poll fail silences the lifeline checks, and the enclave outlived its
+// host.
+TEST(SoftRuntimeStart, RefusesAnImageThatAddsASeccompFilterWhileItLoads) {
+  EnclaveState s{};
+  std::string err = FailedStart(ADD_FILTER_AT_LOAD_ENCLAVE, {}, &s);
+  EXPECT_NE(err.find("a seccomp filter was installed while the enclave image was loaded"), std::string::npos) << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
 TEST(SoftRuntimeStart, RefusesSlotCountDifferentFromSignedNumTcs) {
   LaunchOptions o;
   o.slots = 3;

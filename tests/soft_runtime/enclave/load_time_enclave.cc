@@ -11,15 +11,21 @@
 //                  ecall 3, tries one);
 //   MAKE_DUMPABLE  a constructor makes the process dumpable again, which opens it (ptrace,
 //                  /proc/PID/mem) to the processes of its user wherever it holds no capability
-//                  they lack (a daemon without CAP_IPC_LOCK, as under Docker, gives it none).
+//                  they lack (a daemon without CAP_IPC_LOCK, as under Docker, gives it none);
+//   ADD_FILTER     a constructor adds a seccomp filter of its own, on every thread, that makes
+//                  poll fail: the runtime's lifeline checks then never see the host go.
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 
 #include "confide/trusted.h"
 #include "runtime/enclave/basic_handlers.h"
@@ -57,8 +63,20 @@ __attribute__((constructor)) void CatchSigsys() {
 }
 #elif defined(MAKE_DUMPABLE)
 __attribute__((constructor)) void MakeDumpable() { prctl(PR_SET_DUMPABLE, 1, 0, 0, 0); }
+#elif defined(ADD_FILTER)
+__attribute__((constructor)) void RefusePoll() {
+  sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_poll, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ppoll, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+  };
+  sock_fprog prog{sizeof f / sizeof f[0], f};
+  syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+}
 #else
-#error "define KEEP_FILE, REPLACE_STDIN, KEEP_THREAD, CATCH_SIGSYS or MAKE_DUMPABLE"
+#error "define KEEP_FILE, REPLACE_STDIN, KEEP_THREAD, CATCH_SIGSYS, MAKE_DUMPABLE or ADD_FILTER"
 #endif
 
 // 3 (public): opens a file, which the seccomp filter forbids; returns the result and errno.

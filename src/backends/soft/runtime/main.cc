@@ -184,6 +184,19 @@ void RecordSignalActions() {
   for (int sig = 1; sig < NSIG; ++sig) g_start_actions[sig] = ActionOf(sig);
 }
 
+// The seccomp filters of thread `tid`, or -1 when the kernel does not say (before Linux 5.9).
+int SeccompFilters(pid_t tid) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/status", static_cast<int>(tid));
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return -1;
+  int n = -1;
+  while (n < 0 && fgets(line, sizeof line, f) != nullptr) sscanf(line, "Seccomp_filters: %d", &n);
+  fclose(f);
+  return n;
+}
+int g_start_filters = -1;  // main's, before the image is loaded
+
 // After the image was loaded: its constructors and confide_enclave_start_v1 ran enclave code
 // under the start-up filter, which still lets it open files and sockets. What it left open
 // would outlive the full filter, which forbids creating descriptors but not using them: the
@@ -231,6 +244,15 @@ void CheckAfterLoad() {
     Fail(names + (extra.size() == 1 ? " was" : " were") + " left open" + during +
          ": enclave code may not keep descriptors beyond those it was started with");
   }
+  // The start-up filter allows seccomp: a filter the image adds stays on top of the runtime's
+  // and may refuse the runtime's own system calls (one that made poll fail silenced the
+  // lifeline checks, and the enclave outlived its host). Every thread has the filters main had
+  // before the load: the start-up filter and any the runtime was started under (a container's).
+  for (uint32_t i = 0; i <= g.num_slots; ++i)
+    if (int n = SeccompFilters(g.tids[i]); n != g_start_filters)
+      Fail("a seccomp filter was installed" + std::string(during) + " (thread " + std::to_string(g.tids[i]) +
+           " has " + std::to_string(n) + ", not " + std::to_string(g_start_filters) +
+           "): it could refuse the runtime's own system calls");
 }
 
 // ------------------------------------------------------------------ step 2: channel
@@ -680,6 +702,7 @@ int main(int argc, char** argv) {
   MapChannel();
   InstallCrashHandlers();
   RecordSignalActions();
+  g_start_filters = SeccompFilters(static_cast<pid_t>(syscall(SYS_gettid)));
   static uint8_t main_alt[kAltStackBytes];  // the watchdog holds no secrets
   SetAltStack(main_alt, sizeof main_alt);
   confide::image::EnclaveConfig cfg = LoadConfig();
