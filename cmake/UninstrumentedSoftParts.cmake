@@ -10,7 +10,7 @@ set(CONFIDE_UNINSTRUMENTED_TARGETS confide_enclave_runtime
   soft_test_enclave_signed soft_test_enclave_debug_signed soft_keep_file_at_load_enclave_signed
   soft_replace_stdin_at_load_enclave_signed soft_keep_thread_at_load_enclave_signed
   soft_catch_sigsys_at_load_enclave_signed soft_make_dumpable_at_load_enclave_signed
-  soft_add_filter_at_load_enclave_signed)
+  soft_add_filter_at_load_enclave_signed soft_exec_on_read_at_load_enclave_signed)
 ExternalProject_Add(confide_uninstrumented
   SOURCE_DIR ${PROJECT_SOURCE_DIR}
   BINARY_DIR ${CONFIDE_UNINSTRUMENTED_DIR}

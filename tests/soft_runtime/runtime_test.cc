@@ -697,6 +697,16 @@ TEST(SoftRuntimeStart, RefusesAnImageThatAddsASeccompFilterWhileItLoads) {
   EXPECT_EQ(s, EnclaveState::kCrashed);
 }
 
+// READ_IMPLIES_EXEC makes mprotect add PROT_EXEC to readable protections, which the filter's
+// mprotect rule cannot see: enclave code could write code into ordinary memory and run it.
+TEST(SoftRuntimeStart, RefusesAnImageThatChangesThePersonalityWhileItLoads) {
+  EnclaveState s{};
+  std::string err = FailedStart(EXEC_ON_READ_AT_LOAD_ENCLAVE, {}, &s);
+  EXPECT_NE(err.find("the personality of the thread that loaded the enclave image was changed"), std::string::npos)
+      << err;
+  EXPECT_EQ(s, EnclaveState::kCrashed);
+}
+
 TEST(SoftRuntimeStart, RefusesSlotCountDifferentFromSignedNumTcs) {
   LaunchOptions o;
   o.slots = 3;

@@ -13,12 +13,16 @@
 //                  /proc/PID/mem) to the processes of its user wherever it holds no capability
 //                  they lack (a daemon without CAP_IPC_LOCK, as under Docker, gives it none);
 //   ADD_FILTER     a constructor adds a seccomp filter of its own, on every thread, that makes
-//                  poll fail: the runtime's lifeline checks then never see the host go.
+//                  poll fail: the runtime's lifeline checks then never see the host go;
+//   EXEC_ON_READ   a constructor sets the READ_IMPLIES_EXEC personality, with which mprotect
+//                  makes readable pages executable too (new_code, ecall 4, runs code it wrote).
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -75,8 +79,10 @@ __attribute__((constructor)) void RefusePoll() {
   sock_fprog prog{sizeof f / sizeof f[0], f};
   syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
 }
+#elif defined(EXEC_ON_READ)
+__attribute__((constructor)) void ReadImpliesExec() { personality(READ_IMPLIES_EXEC); }  // PER_LINUX is 0
 #else
-#error "define KEEP_FILE, REPLACE_STDIN, KEEP_THREAD, CATCH_SIGSYS, MAKE_DUMPABLE or ADD_FILTER"
+#error "define KEEP_FILE, REPLACE_STDIN, KEEP_THREAD, CATCH_SIGSYS, MAKE_DUMPABLE, ADD_FILTER or EXEC_ON_READ"
 #endif
 
 // 3 (public): opens a file, which the seccomp filter forbids; returns the result and errno.
@@ -87,15 +93,34 @@ confide::Status OpenFile(const confide::abi::FrameView&, confide::abi::FrameWrit
   return confide::Status::Ok();
 }
 
+// 4 (public): writes `mov eax, 42; ret` into the guard page below this thread's stack, makes it
+// readable and writable (the seccomp filter allows mprotect without PROT_EXEC) and calls it;
+// returns what it returned. Without an executable page it crashes.
+confide::Status NewCode(const confide::abi::FrameView&, confide::abi::FrameWriter& out) {
+  pthread_attr_t a;
+  void* stack = nullptr;
+  size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &a) != 0) return confide::Internal("pthread_getattr_np failed");
+  pthread_attr_getstack(&a, &stack, &size);
+  pthread_attr_destroy(&a);
+  auto* page = static_cast<unsigned char*>(stack) - 4096;
+  if (mprotect(page, 4096, PROT_READ | PROT_WRITE) != 0) return confide::Internal("mprotect failed");
+  const unsigned char code[] = {0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3};
+  for (size_t i = 0; i < sizeof code; ++i) page[i] = code[i];
+  out.Value<int32_t>(reinterpret_cast<int (*)()>(page)());
+  return confide::Status::Ok();
+}
+
 const confide::abi::EcallInfo kEcalls[] = {
     {"echo", confide_test_enclave::Echo, true, false},
     {"secret", confide_test_enclave::Secret, false, false},
     {"call_host", confide_test_enclave::CallHost, true, false},
     {"open_file", OpenFile, true, false},
+    {"new_code", NewCode, true, false},
 };
 const uint32_t kAllowSecret[] = {1};
 const confide::abi::OcallInfo kOcalls[] = {{"host_reenter", kAllowSecret, 1, false}};
 
 }  // namespace
 
-extern "C" const confide::abi::TrustedTables confide_trusted_tables = {kEcalls, 4, kOcalls, 1};
+extern "C" const confide::abi::TrustedTables confide_trusted_tables = {kEcalls, 5, kOcalls, 1};

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -183,6 +184,9 @@ SignalAction ActionOf(int sig) {
 void RecordSignalActions() {
   for (int sig = 1; sig < NSIG; ++sig) g_start_actions[sig] = ActionOf(sig);
 }
+
+// The personality slot thread 0 starts with (main's): it runs the image's constructors.
+int g_start_personality = -1;
 
 // The seccomp filters of thread `tid`, or -1 when the kernel does not say (before Linux 5.9).
 int SeccompFilters(pid_t tid) {
@@ -615,6 +619,12 @@ void* SlotMain(void* arg) {
   g.tids[slot + 1] = static_cast<pid_t>(syscall(SYS_gettid));
   if (slot == 0) {
     std::string err = LoadImage();
+    // READ_IMPLIES_EXEC makes mprotect add PROT_EXEC to every readable protection of ordinary
+    // memory, which the full filter (mprotect only without PROT_EXEC) cannot see: enclave code
+    // could write code and run it. A personality is per thread; the full filter refuses it.
+    if (err.empty() && personality(0xffffffff) != g_start_personality)
+      err = "the personality of the thread that loaded the enclave image was changed (by its constructors or "
+            "confide_enclave_start_v1): READ_IMPLIES_EXEC would let enclave code make memory executable";
     if (!err.empty()) g_load_error = new std::string(err);
     g_load_done.store(err.empty() ? 1 : 2);
     FutexWake(g_load_done);
@@ -702,6 +712,7 @@ int main(int argc, char** argv) {
   MapChannel();
   InstallCrashHandlers();
   RecordSignalActions();
+  g_start_personality = personality(0xffffffff);
   g_start_filters = SeccompFilters(static_cast<pid_t>(syscall(SYS_gettid)));
   static uint8_t main_alt[kAltStackBytes];  // the watchdog holds no secrets
   SetAltStack(main_alt, sizeof main_alt);
