@@ -286,7 +286,11 @@ Status Enclave::CallValues(uint32_t id, uint8_t* args, size_t args_len, uint8_t*
     ReleaseSlot(slot);
   }
   len = std::min(len, sizeof reply);
-  if (code != 0) return CallError(id, code, ByteSpan(reply, len));
+  if (code != 0) {
+    // What the enclave did not take is wiped here (on soft the channel's copy already is).
+    SecureZero(args, args_len);
+    return CallError(id, code, ByteSpan(reply, len));
+  }
   if (len != ret_len) {
     std::string msg = "the enclave's reply to a value call has " + std::to_string(len) +
                       " bytes; the return value has " + std::to_string(ret_len);

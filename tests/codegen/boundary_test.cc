@@ -193,6 +193,7 @@ TEST_F(Boundary, ValueCallsCheckTheirArguments) {
   uint8_t ret[8];
   expect(enclave_->CallValues(EcallId("bool_to_int"), args, 1, ret, sizeof(int)), Code::kInvalidArgument,
          "ecall 'bool_to_int': b: bool byte 2 is neither 0 nor 1");
+  EXPECT_EQ(args[0], 0);  // a refused call's arguments are wiped too
   int color = 7;  // color has 0..2: its values are 0..3
   std::memcpy(args, &color, sizeof color);
   expect(enclave_->CallValues(EcallId("next_color"), args, sizeof color, ret, sizeof color), Code::kInvalidArgument,

@@ -427,6 +427,12 @@ TEST(SoftBackend, ValueCallsCrossTheChannelWithTheirChecks) {
          "ecall 'echo' takes no value call (it has pointer or struct parameters)");
   expect((*e)->CallValues(kThrows, args, 0, nullptr, 0), Code::kInternal, "threw an exception (boom)");
   expect((*e)->CallValues(99, args, 0, nullptr, 0), Code::kOutOfRange, "ecall id 99 is out of range");
+  // The channel's value-call mark is no part of an ecall id: a frame sent under it is refused,
+  // not taken for a value call of ecall 3.
+  auto marked = (*e)->Call(kHold | 0x80000000u, MarkedFrame(RandomMarker()), 1024);
+  EXPECT_EQ(marked.status().code(), Code::kOutOfRange) << marked.status().ToString();
+  EXPECT_NE(marked.status().message().find("ecall id 2147483651 is out of range"), std::string::npos)
+      << marked.status().ToString();
 
   Bytes marker = RandomMarker();
   Bytes wrong(2000 + marker.size(), '-');

@@ -272,6 +272,9 @@ class SoftBackend : public Backend {
       if (!gone.ok()) return abi::WriteStatus(gone, out, cap, out_len);
     }
     if (slot >= channel_.num_slots()) return abi::WriteStatus(OutOfRange("thread slot out of range"), out, cap, out_len);
+    // The bit that marks a value call on the channel is no ecall id (no enclave has 2^31 ecalls).
+    if ((id & soft::kValueCall) != 0)
+      return abi::WriteStatus(OutOfRange("ecall id " + std::to_string(id) + " is out of range"), out, cap, out_len);
     const uint64_t room = channel_.slot_data_bytes();
     if (in_len > room)
       return abi::WriteStatus(OutOfRange("request frame of " + std::to_string(in_len) + " bytes exceeds the channel's " +
