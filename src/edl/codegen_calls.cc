@@ -140,29 +140,8 @@ bool InRange(U raw, long long lo, long long hi) {
   }
 }
 
-[[maybe_unused]] confide::Status GetBool(const confide::abi::FrameView& v, size_t i, const char* what, bool* out) {
-  uint8_t raw = 0;
-  CONFIDE_RETURN_IF_ERROR(v.GetValue(i, what, &raw));
-  if (raw > 1)
-    return confide::InvalidArgument(std::string(what) + ": bool byte " + std::to_string(raw) + " is neither 0 nor 1");
-  *out = raw == 1;
-  return confide::Status::Ok();
-}
-
-template <typename E>
-[[nodiscard]] confide::Status GetEnum(const confide::abi::FrameView& v, size_t i, const char* what, long long lo,
-                                      long long hi, E* out) {
-  std::underlying_type_t<E> raw{};
-  CONFIDE_RETURN_IF_ERROR(v.GetValue(i, what, &raw));
-  if (!InRange(raw, lo, hi))
-    return confide::InvalidArgument(std::string(what) + ": " + std::to_string(raw) +
-                                    " is outside the range of its enum type");
-  std::memcpy(out, &raw, sizeof raw);
-  return confide::Status::Ok();
-}
-
-// A value call's argument or return value at `p` (abi::ValueHandler): the same checks as
-// GetBool / GetEnum on a frame item.
+// A value call's argument or return value at `p` (abi::ValueHandler); a bool byte must be 0
+// or 1 and an enum within its type's range, as for a frame's value items (GetBool, GetEnum).
 template <typename T>
 [[nodiscard]] confide::Status LoadValue(const unsigned char* p, const char*, T* out) {
   std::memcpy(out, p, sizeof(T));
@@ -183,6 +162,20 @@ template <typename E>
                                     " is outside the range of its enum type");
   std::memcpy(out, &raw, sizeof raw);
   return confide::Status::Ok();
+}
+
+// The same for a frame's value item.
+[[maybe_unused]] confide::Status GetBool(const confide::abi::FrameView& v, size_t i, const char* what, bool* out) {
+  uint8_t raw = 0;
+  CONFIDE_RETURN_IF_ERROR(v.GetValue(i, what, &raw));
+  return LoadBool(&raw, what, out);
+}
+template <typename E>
+[[nodiscard]] confide::Status GetEnum(const confide::abi::FrameView& v, size_t i, const char* what, long long lo,
+                                      long long hi, E* out) {
+  std::underlying_type_t<E> raw{};
+  CONFIDE_RETURN_IF_ERROR(v.GetValue(i, what, &raw));
+  return LoadEnum(reinterpret_cast<const unsigned char*>(&raw), what, lo, hi, out);
 }
 
 [[maybe_unused]] confide::Status CheckBools(confide::ByteSpan s, const char* what) {
