@@ -2,7 +2,8 @@
 //
 // Nothing crosses the boundary as a pointer: a call is a *frame* of items (values, buffers,
 // null markers, output-size requests) written by the caller's proxy, and a reply frame of
-// items written by the callee's dispatcher. The receiver copies the whole frame into its own
+// items written by the callee's dispatcher (or, for an ecall of scalars only, a value call:
+// see ValueHandler). The receiver copies the whole frame into its own
 // memory once, then validates every item against what the EDL declares (DESIGN §5 rules 1-4),
 // so hostile lengths, overlapping or overflowing sizes and missing terminators are refused
 // before any user code runs. The same frames travel in-process (sim) or through shared
