@@ -433,14 +433,16 @@ std::string ValueLoad(const ValueCheck& c, const std::string& p, const std::stri
 }
 
 // Byte offsets of a value call's arguments (back to back, in parameter order) and their total.
-std::vector<std::string> ValueOffsets(const FunctionInfo& f, std::string* total) {
+// Inside a proxy or handler, sized by the earlier parameters' names, not their types: a later
+// parameter may be named like one of those types (`uint64_t a, int uint64_t`) and hide it.
+std::vector<std::string> ValueOffsets(const FunctionInfo& f, bool by_name, std::string* total) {
   std::vector<std::string> offs;
   std::string at = "0u";
   for (const ParamInfo& p : f.params) {
     offs.push_back(at);
-    at += " + sizeof(" + p.local_type + ")";
+    at += " + sizeof(" + (by_name ? p.decl->name : p.local_type) + ")";
   }
-  *total = at;
+  if (total != nullptr) *total = at;
   return offs;
 }
 
@@ -845,7 +847,8 @@ std::string EmitReceiver(const Model& m, const FunctionInfo& f, Side side) {
 std::string EmitValueReceiver(const FunctionInfo& f) {
   const std::string& name = f.fn->name;
   std::string total;
-  std::vector<std::string> offs = ValueOffsets(f, &total);
+  ValueOffsets(f, false, &total);  // at namespace scope, where no parameter hides a type
+  std::vector<std::string> offs = ValueOffsets(f, true, nullptr);
   std::string s = "constexpr uint32_t confide_gen_args_" + name + " = " + total + ";\n";
   s += "constexpr uint32_t confide_gen_ret_" + name + " = " + (f.ret_void ? "0u" : "sizeof(" + f.ret_type + ")") + ";\n";
   s += "[[maybe_unused]] confide::Status confide_gen_values_" + name +
@@ -876,19 +879,20 @@ std::string EmitValueSender(const FunctionInfo& f) {
   const std::string& name = f.fn->name;
   const std::string enc = f.fn->FindParam("enclave") ? "confide_gen_enclave" : "enclave";
   std::string total;
-  std::vector<std::string> offs = ValueOffsets(f, &total);
+  std::vector<std::string> offs = ValueOffsets(f, true, &total);
   std::string s = "\n" + SenderSignature(f, Side::kUntrusted, true) + " {\n";
-  s += "  constexpr size_t confide_gen_n = " + total + ";\n";
-  s += "  uint8_t confide_gen_a[confide_gen_n + 1];\n";
+  // Qualified: a parameter may be named uint8_t or size_t.
+  s += "  constexpr ::size_t confide_gen_n = " + total + ";\n";
+  s += "  ::uint8_t confide_gen_a[confide_gen_n + 1];\n";
   for (size_t i = 0; i < f.params.size(); ++i) {
-    const ParamInfo& p = f.params[i];
-    s += "  std::memcpy(confide_gen_a + " + offs[i] + ", &" + p.decl->name + ", sizeof(" + p.local_type + "));\n";
+    const std::string& pn = f.params[i].decl->name;
+    s += "  std::memcpy(confide_gen_a + " + offs[i] + ", &" + pn + ", sizeof(" + pn + "));\n";
   }
   if (f.ret_void) {
     s += "  return " + enc + ".CallValues(" + std::to_string(f.id) + "u, confide_gen_a, confide_gen_n, nullptr, 0);\n}\n";
     return s;
   }
-  s += "  uint8_t confide_gen_r[sizeof(" + f.ret_type + ")];\n";
+  s += "  ::uint8_t confide_gen_r[sizeof(" + f.ret_type + ")];\n";
   s += "  CONFIDE_RETURN_IF_ERROR(" + enc + ".CallValues(" + std::to_string(f.id) +
        "u, confide_gen_a, confide_gen_n, confide_gen_r, sizeof confide_gen_r));\n";
   s += "  " + f.ret_type + " confide_gen_ret{};\n";

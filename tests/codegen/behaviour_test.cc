@@ -128,6 +128,14 @@ TEST_F(AllEnclave, Enums) {
   EXPECT_EQ(*n, 3);
 }
 
+TEST_F(AllEnclave, ValueCallParametersNamedLikeTypes) {
+  // A parameter may be named like a type an earlier one uses; the value proxy and handler
+  // must still lay the arguments out by the types' sizes.
+  auto r = shadowed_names(E(), 7, 6, 5, 4);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, 7654);
+}
+
 TEST_F(AllEnclave, StructsByValueAndReturn) {
   auto p = make_padded(E(), 'z', 123);
   ASSERT_TRUE(p.ok()) << p.status().message();

@@ -125,6 +125,10 @@ int bool_to_int(bool b) { return b ? 1 : 0; }
 
 bool is_positive(int64_t v) { return v > 0; }
 
+int64_t shadowed_names(uint64_t a, int uint64_t, uint8_t uint8_t, int c) {
+  return static_cast<int64_t>(a) * 1000 + uint64_t * 100 + uint8_t * 10 + c;
+}
+
 struct padded make_padded(char c, uint32_t i) {
   return DirtyPadded(c, i);
 }

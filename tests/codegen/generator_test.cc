@@ -176,7 +176,7 @@ TEST(Generator, OnlyEcallsOfScalarsTakeValueCalls) {
     if (file.name == "t_t.cc") {
       EXPECT_NE(file.content.find("&confide_gen_values_add, confide_gen_args_add, confide_gen_ret_add}"),
                 std::string::npos);
-      EXPECT_NE(file.content.find("confide_gen::LoadEnum(confide_gen_a + 0u + sizeof(bool), \"ecall 'flag': c\""),
+      EXPECT_NE(file.content.find("confide_gen::LoadEnum(confide_gen_a + 0u + sizeof(b), \"ecall 'flag': c\""),
                 std::string::npos);
       EXPECT_EQ(file.content.find("confide_gen_values_buffer"), std::string::npos);
     }
