@@ -24,7 +24,9 @@
 
 namespace confide::abi {
 
-inline constexpr uint32_t kAbiVersion = 1;
+// 2: confide_enclave_v1 gained call_values. Loader and image must agree: the image checks the
+// host's version before it writes its entry table, so neither writes past the other's struct.
+inline constexpr uint32_t kAbiVersion = 2;
 inline constexpr uint32_t kFrameMagic = 0x4d524643;  // "CFRM"
 inline constexpr size_t kFrameHeaderSize = 16;       // magic u32, item count u32, total size u64
 inline constexpr size_t kItemHeaderSize = 16;        // kind u32, reserved u32, length u64
@@ -243,9 +245,6 @@ using Handler = Status (*)(const FrameView& request, FrameWriter& reply);
 using ValueHandler = Status (*)(const uint8_t* args, uint8_t* ret);
 // At most 16 parameters of at most 16 bytes each.
 inline constexpr size_t kMaxValueCallBytes = 256;
-// What a loader answers a value call for an image whose confide_enclave_v1 has no call_values.
-inline constexpr char kNoValueCalls[] =
-    "this enclave image takes no value calls: it was built with an older confide; rebuild it with this one";
 
 struct EcallInfo {
   const char* name;
@@ -328,8 +327,7 @@ struct confide_enclave_v1 {
   int32_t (*request_buffer)(uint32_t slot, size_t min_len, uint8_t** buffer, size_t* capacity);
   // Runs ecall `id` as a value call (confide::abi::ValueHandler): `in` holds exactly the
   // ecall's argument bytes, and on success `out` receives exactly its return value's bytes;
-  // otherwise as `ecall` (`in` copied, then wiped; an error's message in `out`). Null in
-  // images built before value calls existed: their loaders send frames only.
+  // otherwise as `ecall` (`in` copied, then wiped; an error's message in `out`).
   int32_t (*call_values)(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t out_cap,
                          size_t* out_len);
 };

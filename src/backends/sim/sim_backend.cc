@@ -49,9 +49,7 @@ class SimBackend : public Backend {
   }
   int32_t EcallValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                       size_t* out_len) override {
-    if (entry_.call_values != nullptr) return entry_.call_values(slot, id, in, in_len, out, cap, out_len);
-    *out_len = 0;
-    return abi::WriteStatus(Unsupported(abi::kNoValueCalls), out, cap, out_len);
+    return entry_.call_values(slot, id, in, in_len, out, cap, out_len);
   }
 
  private:
@@ -143,7 +141,8 @@ Result<std::unique_ptr<Backend>> CreateSimBackend(const image::SignedImage& imag
   auto backend = std::make_unique<SimBackend>(fd, handle, image, host);
   confide_enclave_v1 entry{};
   int32_t rc = start(backend->host(), static_cast<uint32_t>(image.config.num_tcs), &entry);
-  if (rc != 0 || entry.abi_version != abi::kAbiVersion || entry.ecall == nullptr || entry.terminate == nullptr) {
+  if (rc != 0 || entry.abi_version != abi::kAbiVersion || entry.ecall == nullptr || entry.terminate == nullptr ||
+      entry.call_values == nullptr) {
     return Status(rc != 0 ? static_cast<Code>(rc) : Code::kUnsupported,
                   "the enclave refused to start (code " + std::to_string(rc) +
                       "): its ABI version or tables do not match this runtime; rebuild it against this confide");

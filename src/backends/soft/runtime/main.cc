@@ -447,15 +447,10 @@ bool ServeEcall(uint32_t slot) {
     // The trusted runtime copies the request into enclave memory and wipes it here before it
     // runs anything, so the reply may reuse the same slot data.
     int32_t code;
-    if ((id & kValueCall) == 0) {
+    if ((id & kValueCall) == 0)
       code = g.entry.ecall(slot, id, g.data[slot], len, g.data[slot], g.slot_bytes, &out_len);
-    } else if (g.entry.call_values != nullptr) {
+    else
       code = g.entry.call_values(slot, id & ~kValueCall, g.data[slot], len, g.data[slot], g.slot_bytes, &out_len);
-    } else {
-      explicit_bzero(g.data[slot], len);
-      WriteError(slot, Code::kUnsupported, abi::kNoValueCalls);
-      return PublishState(c, Side::kEnclave, SlotState::kEcallReply);
-    }
     if (out_len > g.slot_bytes) {
       WriteError(slot, Code::kInternal, "the enclave produced a reply larger than the call channel slot");
     } else {
@@ -604,7 +599,8 @@ std::string LoadImage() {
   if (!CodeIntact(err, sizeof err)) return err;
   confide_enclave_v1 entry{};
   int32_t rc = start(&g_host, g.num_slots, &entry);
-  if (rc != 0 || entry.abi_version != abi::kAbiVersion || entry.ecall == nullptr || entry.terminate == nullptr)
+  if (rc != 0 || entry.abi_version != abi::kAbiVersion || entry.ecall == nullptr || entry.terminate == nullptr ||
+      entry.call_values == nullptr)
     return "the enclave refused to start (code " + std::to_string(rc) +
            "): its ABI version or tables do not match this runtime; rebuild it against this confide";
   g.entry = entry;
