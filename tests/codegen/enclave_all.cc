@@ -126,7 +126,10 @@ int bool_to_int(bool b) { return b ? 1 : 0; }
 bool is_positive(int64_t v) { return v > 0; }
 
 int64_t shadowed_names(uint64_t a, int uint64_t, uint8_t uint8_t, int c) {
-  return static_cast<int64_t>(a) * 1000 + uint64_t * 100 + uint8_t * 10 + c;
+  // Unsigned, so that any input of the dispatch fuzzer is defined (C++20 converts back modulo 2^64).
+  unsigned long long r = a * 1000ull + static_cast<unsigned long long>(uint64_t) * 100ull + uint8_t * 10ull +
+                         static_cast<unsigned long long>(c);
+  return static_cast<int64_t>(r);
 }
 
 struct padded make_padded(char c, uint32_t i) {
