@@ -86,9 +86,11 @@ Frames& FramesAt(Slot& s, uint32_t depth) {
   return *s.frames[depth];
 }
 
-Status RunHandler(uint32_t id, const abi::FrameView& request, abi::FrameWriter& w) {
+// Runs ecall `id`'s code (`run`: its frame dispatcher or its value handler); exceptions stop here.
+template <typename Run>
+Status Guarded(uint32_t id, Run run) {
   try {
-    return confide_trusted_tables.ecalls[id].handler(request, w);
+    return run();
   } catch (const std::exception& e) {
     return Internal(EcallName(id) + " threw an exception (" + e.what() + "); exceptions must not leave the enclave");
   } catch (...) {
@@ -179,7 +181,7 @@ int32_t Dispatch(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t
     Enter entered(s, slot);
     abi::FrameView view;
     st = abi::FrameView::Parse(f.request.span(), EcallName(id), &view);
-    if (st.ok()) st = RunHandler(id, view, w);
+    if (st.ok()) st = Guarded(id, [&] { return confide_trusted_tables.ecalls[id].handler(view, w); });
   }
   // The private copy is kept, unwiped, for the next call at this depth: it holds only bytes
   // the host sent (generated code copies [in,out] and [out] data and struct copies into
@@ -233,13 +235,7 @@ int32_t DispatchValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, u
   Status st;
   {
     Enter entered(s, slot);
-    try {
-      st = e.values(args, ret);
-    } catch (const std::exception& ex) {
-      st = Internal(EcallName(id) + " threw an exception (" + ex.what() + "); exceptions must not leave the enclave");
-    } catch (...) {
-      st = Internal(EcallName(id) + " threw an exception; exceptions must not leave the enclave");
-    }
+    st = Guarded(id, [&] { return e.values(args, ret); });
   }
   // Wiped with the reply, in one burst of stores (see Dispatch).
   if (in_len != 0) SecureZero(in, in_len);
@@ -247,6 +243,14 @@ int32_t DispatchValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, u
   if (e.ret_bytes != 0) std::memcpy(out, ret, e.ret_bytes);
   *out_len = e.ret_bytes;
   return 0;
+}
+
+// The reply of a call that found no heap: `msg` (`n` bytes, built without allocating).
+int32_t NoHeap(const char* msg, size_t n, uint8_t* out, size_t cap, size_t* out_len) {
+  size_t len = std::min(n, cap);
+  if (len != 0) std::memcpy(out, msg, len);
+  *out_len = len;
+  return static_cast<int32_t>(Code::kOutOfRange);
 }
 
 int32_t CallValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
@@ -257,10 +261,7 @@ int32_t CallValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8
   } catch (const std::bad_alloc&) {
     // Only an error's message allocates here; no heap was left for it.
     static constexpr char kMsg[] = "the enclave ran out of heap memory while reporting an error of this call";
-    size_t len = std::min(sizeof kMsg - 1, cap);
-    if (len != 0) std::memcpy(out, kMsg, len);
-    *out_len = len;
-    return static_cast<int32_t>(Code::kOutOfRange);
+    return NoHeap(kMsg, sizeof kMsg - 1, out, cap, out_len);
   }
 }
 
@@ -277,10 +278,7 @@ int32_t Ecall(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* o
                      "the enclave ran out of heap memory for this call (a %zu-byte request frame); raise NumHeapPages "
                      "in the enclave config or pass less data per call",
                      in_len);
-    size_t len = std::min({static_cast<size_t>(n > 0 ? n : 0), sizeof msg - 1, cap});
-    if (len != 0) std::memcpy(out, msg, len);
-    *out_len = len;
-    return static_cast<int32_t>(Code::kOutOfRange);
+    return NoHeap(msg, std::min(static_cast<size_t>(n > 0 ? n : 0), sizeof msg - 1), out, cap, out_len);
   }
 }
 
