@@ -128,6 +128,10 @@ class Enclave {
   // *code to the C ABI result; the reply or error text lands in out[0..*out_len). Fails only
   // when no slot is free.
   Status Send(uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len, int32_t* code);
+  // Runs `call(slot)` on this thread's slot during an ocall, else on a free one it takes and
+  // gives back; fails only when none is free.
+  template <typename Fn>
+  Status OnSlot(Fn call);
   Status CallError(uint32_t id, int32_t code, ByteSpan message) const;
 
   EnclaveIdentity identity_;

@@ -200,19 +200,26 @@ Result<uint32_t> Enclave::AcquireSlot() {
 
 void Enclave::ReleaseSlot(uint32_t slot) { slots_->Give(slot); }
 
-Status Enclave::Send(uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len,
-                     int32_t* code) {
+template <typename Fn>
+Status Enclave::OnSlot(Fn call) {
   // A nested ecall from inside an ocall re-enters the same thread slot.
-  bool nested = !t_ocalls.empty() && t_ocalls.back().enclave == this;
+  if (!t_ocalls.empty() && t_ocalls.back().enclave == this) {
+    call(t_ocalls.back().slot);
+    return Status::Ok();
+  }
   uint32_t slot;
-  if (nested) {
-    slot = t_ocalls.back().slot;
-  } else {
+  if (!slots_->TryTake(&slot)) {  // inline first: AcquireSlot's Result costs the common case
     CONFIDE_ASSIGN_OR_RETURN(slot, AcquireSlot());
   }
+  call(slot);
+  ReleaseSlot(slot);
+  return Status::Ok();
+}
+
+Status Enclave::Send(uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap, size_t* out_len,
+                     int32_t* code) {
   *out_len = 0;
-  *code = backend_->Ecall(slot, id, in, in_len, out, cap, out_len);
-  if (!nested) ReleaseSlot(slot);
+  CONFIDE_RETURN_IF_ERROR(OnSlot([&](uint32_t slot) { *code = backend_->Ecall(slot, id, in, in_len, out, cap, out_len); }));
   *out_len = std::min(*out_len, cap);
   return Status::Ok();
 }
@@ -274,17 +281,8 @@ Status Enclave::CallValues(uint32_t id, uint8_t* args, size_t args_len, uint8_t*
   uint8_t reply[kMinReplyRoom];  // the return value, or an error's message
   size_t len = 0;
   int32_t code = 0;
-  // Send's steps, without its Status and out-parameters: the path of every scalar ecall.
-  if (!t_ocalls.empty() && t_ocalls.back().enclave == this) {
-    code = backend_->EcallValues(t_ocalls.back().slot, id, args, args_len, reply, sizeof reply, &len);
-  } else {
-    uint32_t slot;
-    if (!slots_->TryTake(&slot)) {
-      CONFIDE_ASSIGN_OR_RETURN(slot, AcquireSlot());
-    }
-    code = backend_->EcallValues(slot, id, args, args_len, reply, sizeof reply, &len);
-    ReleaseSlot(slot);
-  }
+  CONFIDE_RETURN_IF_ERROR(
+      OnSlot([&](uint32_t slot) { code = backend_->EcallValues(slot, id, args, args_len, reply, sizeof reply, &len); }));
   len = std::min(len, sizeof reply);
   if (code != 0) {
     // What the enclave did not take is wiped here (on soft the channel's copy already is).
