@@ -35,7 +35,10 @@ struct Frames {
 struct Slot {
   std::atomic<bool> busy{false};  // an ecall runs on this slot
   int32_t in_ocall = -1;          // id of the ocall this slot is waiting in, or -1
-  uint32_t depth = 0;             // nesting: ecall -> ocall -> ecall ...
+  // Nesting (ecall -> ocall -> ecall ...) and the thread running it, written only by that
+  // thread; other threads read them to find their own slot (CurrentSlot).
+  std::atomic<uint32_t> depth{0};
+  std::atomic<const void*> owner{nullptr};
   std::vector<std::unique_ptr<Frames>> frames;  // by depth; entries never move
 };
 
@@ -47,7 +50,10 @@ struct Runtime {
 };
 
 Runtime g_rt;
-thread_local int t_slot = -1;
+// Which slot this thread last found itself on: a hint for CurrentSlot, which checks it. Calls
+// themselves leave it alone: in a dlopen'ed image every access to a thread_local is a call
+// to __tls_get_addr, and a switchless call's time is mostly its few hundred instructions.
+thread_local int t_slot_hint = -1;
 
 // Built once at start so the call path allocates nothing for error context.
 std::vector<std::string> g_ecall_names;
@@ -71,7 +77,7 @@ Status Admit(Slot& s, uint32_t id, bool* nested) {
   const abi::OcallInfo& o = confide_trusted_tables.ocalls[s.in_ocall];
   for (uint32_t i = 0; i < o.allowed_count; ++i) {
     if (o.allowed_ecalls[i] != id) continue;
-    if (s.depth >= kMaxNesting)
+    if (s.depth.load(std::memory_order_relaxed) >= kMaxNesting)
       return OutOfRange(EcallName(id) + " would be the " + std::to_string(kMaxNesting + 1) +
                         "th ecall nested on this thread (during ocall '" + o.name + "'); at most " +
                         std::to_string(kMaxNesting) + " may run at once: is the host re-entering in a loop?");
@@ -111,23 +117,22 @@ class Occupy {
   bool nested_;
 };
 
-// One nesting level of a running ecall: the slot's depth and this thread's slot, restored
-// however the handler ends.
+// Identifies the calling thread without a call (pthread_self is one, through the PLT).
+inline const void* ThisThread() { return __builtin_thread_pointer(); }
+
+// One nesting level of a running ecall on slot `s` by this thread, undone however the
+// handler ends. The owner is stored before the depth (release): a thread that sees the depth
+// also sees whose it is.
 class Enter {
  public:
-  Enter(Slot& s, uint32_t slot) : s_(s), t_slot_(&t_slot), saved_(*t_slot_) {
-    *t_slot_ = static_cast<int>(slot);
-    ++s_.depth;
+  explicit Enter(Slot& s) : s_(s) {
+    s_.owner.store(ThisThread(), std::memory_order_relaxed);
+    s_.depth.store(s_.depth.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
-  ~Enter() {
-    --s_.depth;
-    *t_slot_ = saved_;
-  }
+  ~Enter() { s_.depth.store(s_.depth.load(std::memory_order_relaxed) - 1, std::memory_order_release); }
 
  private:
   Slot& s_;
-  int* t_slot_;  // looked up once: in a dlopen'ed image each lookup is a call
-  int saved_;
 };
 
 // The checks before either kind of call: the enclave runs, and slot and id are in range.
@@ -154,7 +159,7 @@ int32_t Dispatch(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t
   // only once this call is done with them.
   Occupy occupied(s, nested);
 
-  Frames& f = FramesAt(s, s.depth);
+  Frames& f = FramesAt(s, s.depth.load(std::memory_order_relaxed));
   size_t wipe_later = 0;
   if (in != nullptr && in == f.request.data()) {
     // Written in place through request_buffer (sim): already in enclave memory, nothing to wipe.
@@ -178,7 +183,7 @@ int32_t Dispatch(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t
   Status st;
   abi::FrameWriter w(f.reply);
   {
-    Enter entered(s, slot);
+    Enter entered(s);
     abi::FrameView view;
     st = abi::FrameView::Parse(f.request.span(), EcallName(id), &view);
     if (st.ok()) st = Guarded(id, [&] { return confide_trusted_tables.ecalls[id].handler(view, w); });
@@ -205,10 +210,31 @@ int32_t Dispatch(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t
   return code;
 }
 
-// A value call (abi::ValueHandler): the checks of Dispatch, without frames. The arguments are
-// copied onto this thread's stack, which is enclave memory, before anything reads them.
-int32_t DispatchValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
-                       size_t* out_len) {
+// Runs value ecall `e` on slot `s` once it was admitted: its arguments are copied onto this
+// thread's stack, which is enclave memory, before anything reads them.
+int32_t RunValues(Slot& s, uint32_t id, const abi::EcallInfo& e, bool nested, uint8_t* in,
+                  size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
+  Occupy occupied(s, nested);
+  alignas(16) uint8_t args[abi::kMaxValueCallBytes];
+  alignas(16) uint8_t ret[abi::kMaxValueCallBytes];
+  if (in_len != 0) std::memcpy(args, in, in_len);
+  Status st;
+  {
+    Enter entered(s);
+    st = Guarded(id, [&] { return e.values(args, ret); });
+  }
+  // Wiped with the reply, in one burst of stores (see Dispatch).
+  if (in_len != 0) SecureZero(in, in_len);
+  if (!st.ok()) return abi::WriteStatus(st, out, cap, out_len);
+  if (e.ret_bytes != 0) std::memcpy(out, ret, e.ret_bytes);
+  *out_len = e.ret_bytes;
+  return 0;
+}
+
+// A value call (abi::ValueHandler): the checks of Dispatch, without frames, each failure
+// with its message. Nested value calls (from inside an ocall) come here too.
+[[gnu::noinline, gnu::cold]] int32_t DispatchValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
+                                                    uint8_t* out, size_t cap, size_t* out_len) {
   Status entry = CheckEntry(slot, id);
   if (!entry.ok()) return abi::WriteStatus(entry, out, cap, out_len);
   const abi::EcallInfo& e = confide_trusted_tables.ecalls[id];
@@ -228,21 +254,7 @@ int32_t DispatchValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, u
   bool nested = false;
   Status admitted = Admit(s, id, &nested);
   if (!admitted.ok()) return abi::WriteStatus(admitted, out, cap, out_len);
-  Occupy occupied(s, nested);
-  alignas(16) uint8_t args[abi::kMaxValueCallBytes];
-  alignas(16) uint8_t ret[abi::kMaxValueCallBytes];
-  if (in_len != 0) std::memcpy(args, in, in_len);
-  Status st;
-  {
-    Enter entered(s, slot);
-    st = Guarded(id, [&] { return e.values(args, ret); });
-  }
-  // Wiped with the reply, in one burst of stores (see Dispatch).
-  if (in_len != 0) SecureZero(in, in_len);
-  if (!st.ok()) return abi::WriteStatus(st, out, cap, out_len);
-  if (e.ret_bytes != 0) std::memcpy(out, ret, e.ret_bytes);
-  *out_len = e.ret_bytes;
-  return 0;
+  return RunValues(s, id, e, nested, in, in_len, out, cap, out_len);
 }
 
 // The reply of a call that found no heap: `msg` (`n` bytes, built without allocating).
@@ -257,6 +269,19 @@ int32_t CallValues(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8
                    size_t* out_len) {
   *out_len = 0;
   try {
+    // The common case, a top-level call of a public ecall with the right lengths, is decided
+    // here with plain comparisons; DispatchValues makes the same checks again and says which
+    // failed. (The switchless call's latency is mostly instructions like these.)
+    const abi::TrustedTables& t = confide_trusted_tables;
+    if (g_rt.ready.load(std::memory_order_acquire) && slot < g_rt.num_tcs && id < t.ecall_count) {
+      const abi::EcallInfo& e = t.ecalls[id];
+      Slot& s = g_rt.slots[slot];
+      bool expected = false;
+      if (e.values != nullptr && e.is_public && in_len == e.args_bytes && e.args_bytes <= abi::kMaxValueCallBytes &&
+          e.ret_bytes <= abi::kMaxValueCallBytes && e.ret_bytes <= cap && !s.busy.load(std::memory_order_relaxed) &&
+          s.busy.compare_exchange_strong(expected, true, std::memory_order_acq_rel))
+        return RunValues(s, id, e, false, in, in_len, out, cap, out_len);
+    }
     return DispatchValues(slot, id, in, in_len, out, cap, out_len);
   } catch (const std::bad_alloc&) {
     // Only an error's message allocates here; no heap was left for it.
@@ -289,7 +314,7 @@ int32_t RequestBuffer(uint32_t slot, size_t min_len, uint8_t** buffer, size_t* c
   if (slot >= g_rt.num_tcs) return static_cast<int32_t>(Code::kOutOfRange);
   if (min_len > abi::kMaxRequestBufferBytes) return static_cast<int32_t>(Code::kOutOfRange);
   Slot& s = g_rt.slots[slot];
-  abi::Buffer& b = FramesAt(s, s.depth).request;
+  abi::Buffer& b = FramesAt(s, s.depth.load(std::memory_order_relaxed)).request;
   // Growing keeps nothing: the next request is written from the start.
   b.Forget();
   try {
@@ -326,14 +351,33 @@ Status ValidateTables(const abi::TrustedTables& t) {
 
 void internal::OnTerminate(void (*wipe)()) { g_on_terminate.store(wipe, std::memory_order_release); }
 
+int CurrentSlot() {
+  if (g_rt.slots == nullptr) return -1;
+  const void* self = ThisThread();
+  auto mine = [&](int i) {
+    const Slot& s = g_rt.slots[i];
+    return s.depth.load(std::memory_order_acquire) != 0 &&
+           s.owner.load(std::memory_order_relaxed) == self;
+  };
+  int hint = t_slot_hint;
+  if (hint >= 0 && static_cast<uint32_t>(hint) < g_rt.num_tcs && mine(hint)) return hint;
+  for (uint32_t i = 0; i < g_rt.num_tcs; ++i) {
+    if (mine(static_cast<int>(i))) {
+      t_slot_hint = static_cast<int>(i);
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
 Result<Bytes> Ocall(uint32_t id, const Bytes& request, size_t reply_capacity) {
-  if (t_slot < 0) return Status(Code::kUnavailable, "ocalls can only be made while an ecall runs");
+  const int slot = CurrentSlot();
+  if (slot < 0) return Status(Code::kUnavailable, "ocalls can only be made while an ecall runs");
   if (id >= confide_trusted_tables.ocall_count)
     return OutOfRange("ocall id " + std::to_string(id) + " is out of range");
   const char* name = confide_trusted_tables.ocalls[id].name;
-  Slot& s = g_rt.slots[t_slot];
+  Slot& s = g_rt.slots[slot];
   int32_t saved = s.in_ocall;
-  int slot = t_slot;
   s.in_ocall = static_cast<int32_t>(id);
   // The host writes into a buffer the enclave owns; its reply is never trusted in place.
   // Error messages may use up to 1 KiB even when the expected reply is smaller.
@@ -343,7 +387,6 @@ Result<Bytes> Ocall(uint32_t id, const Bytes& request, size_t reply_capacity) {
   int32_t code = g_rt.host->ocall(g_rt.host->ctx, static_cast<uint32_t>(slot), id, req.data(), req.size(),
                                   reply.data(), reply.size(), &len);
   s.in_ocall = saved;
-  t_slot = slot;
   if (len > reply.size() || (code == 0 && len > reply_capacity))
     return OutOfRange("ocall '" + std::string(name) + "': the host reported a " + std::to_string(len) +
                       "-byte reply for a " + std::to_string(reply_capacity) + "-byte buffer");
@@ -366,8 +409,6 @@ Result<Bytes> PlatformCall(const Bytes& request) {
   if (code != 0) return abi::StatusFromAbi(code, "platform services: " + ToString(reply));
   return reply;
 }
-
-int CurrentSlot() { return t_slot; }
 
 }  // namespace confide::trusted
 
