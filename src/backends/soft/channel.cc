@@ -84,12 +84,4 @@ void FutexWait(std::atomic<uint32_t>& word, uint32_t expected, uint32_t timeout_
           nullptr, 0);
 }
 
-bool PublishState(SlotControl& c, Side side, SlotState s) {
-  c.state.store(static_cast<uint32_t>(s), std::memory_order_seq_cst);
-  std::atomic<uint32_t>& other = side == Side::kHost ? c.enclave_sleeping : c.host_sleeping;
-  if (other.load(std::memory_order_seq_cst) == 0) return false;
-  FutexWake(c.state);
-  return true;
-}
-
 }  // namespace confide::soft
