@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <bit>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -13,35 +13,40 @@
 
 namespace confide {
 
-// Free thread slots as a bitmap taken and returned with atomics; the mutex and condition
-// variable are only for callers that wait (EnclaveOptions::slot_wait) when none is free.
+// Free thread slots: one flag per slot, taken with a compare-and-swap and given back with a
+// plain store, so a call makes one locked instruction here instead of two (a bitmap needs a
+// locked 'or' to give one back). The mutex and condition variable are only for callers that
+// wait (EnclaveOptions::slot_wait) when none is free.
 struct Enclave::SlotPool {
-  explicit SlotPool(uint32_t n) : words((n + 63) / 64) {
-    for (uint32_t i = 0; i < n; ++i) words[i / 64].fetch_or(uint64_t{1} << (i % 64), std::memory_order_relaxed);
+  explicit SlotPool(uint32_t n) : free(n) {
+    for (auto& f : free) f.store(1, std::memory_order_relaxed);
   }
   bool TryTake(uint32_t* slot) {
-    for (size_t w = 0; w < words.size(); ++w) {
-      uint64_t bits = words[w].load(std::memory_order_relaxed);
-      while (bits != 0) {
-        int b = std::countr_zero(bits);
-        if (words[w].compare_exchange_weak(bits, bits & ~(uint64_t{1} << b), std::memory_order_acquire,
-                                           std::memory_order_relaxed)) {
-          *slot = static_cast<uint32_t>(w * 64 + static_cast<size_t>(b));
-          return true;
-        }
+    // The lowest free slot: calls concentrate on few slot threads, and the others (on soft,
+    // threads that spin before they sleep) stay asleep. With each host thread keeping a slot
+    // of its own, two host threads on two cores made switchless calls about 7x slower.
+    for (uint32_t s = 0; s < free.size(); ++s) {
+      uint8_t one = 1;
+      if (free[s].load(std::memory_order_relaxed) != 0 &&
+          free[s].compare_exchange_strong(one, 0, std::memory_order_acquire, std::memory_order_relaxed)) {
+        *slot = s;
+        return true;
       }
     }
     return false;
   }
   void Give(uint32_t slot) {
-    words[slot / 64].fetch_or(uint64_t{1} << (slot % 64), std::memory_order_seq_cst);
-    if (waiters.load(std::memory_order_seq_cst) != 0) {
+    free[slot].store(1, std::memory_order_release);
+    // Without a fence between the store and this load, a waiter that registers at this very
+    // moment may be missed; waiters therefore also look again every kPoll.
+    if (waiters.load(std::memory_order_relaxed) != 0) {
       std::lock_guard<std::mutex> lock(mu);
       cv.notify_one();
     }
   }
 
-  std::vector<std::atomic<uint64_t>> words;  // bit set = slot free
+  static constexpr std::chrono::milliseconds kPoll{1};
+  std::vector<std::atomic<uint8_t>> free;  // 1 = the slot is free
   std::atomic<uint32_t> waiters{0};
   std::mutex mu;
   std::condition_variable cv;
@@ -186,9 +191,14 @@ Result<uint32_t> Enclave::AcquireSlot() {
   if (slots_->TryTake(&slot)) return slot;
   bool got = false;
   if (slot_wait_.count() > 0) {
+    const auto deadline = std::chrono::steady_clock::now() + slot_wait_;
     slots_->waiters.fetch_add(1, std::memory_order_seq_cst);
     std::unique_lock<std::mutex> lock(slots_->mu);
-    got = slots_->cv.wait_for(lock, slot_wait_, [&] { return slots_->TryTake(&slot); });
+    while (!(got = slots_->TryTake(&slot))) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) break;
+      slots_->cv.wait_for(lock, std::min<std::chrono::steady_clock::duration>(deadline - now, SlotPool::kPoll));
+    }
     slots_->waiters.fetch_sub(1, std::memory_order_relaxed);
   }
   if (!got)
