@@ -179,6 +179,36 @@ TEST(Enclave, CallsBeyondNumTcsFailClearlyOrWaitWhenAsked) {
   EXPECT_EQ(ok, 6);  // every call got one of the two slots, none waited forever
 }
 
+// CurrentSlot (and so every ocall) finds the caller's slot from the slots' owners, not from a
+// thread_local: with both slots running at once, each call must see its own, when it starts
+// and when it ends (kHold asks at both ends and reports -2 if the answers differ).
+TEST(Enclave, ConcurrentCallsEachFindTheirOwnSlot) {
+  auto e = Load(RAW_ENCLAVE);  // NumTCS = 2
+  ASSERT_TRUE(e);
+  for (int round = 0; round < 3; ++round) {
+    std::atomic<int> ready{0};
+    int32_t by_frame = -1, by_value = -1;
+    std::thread frame_caller([&] {
+      ++ready;
+      while (ready < 2) std::this_thread::yield();
+      by_frame = ReplyInt(e->Call(kHold, Frame(uint32_t{200}), 64));
+    });
+    std::thread value_caller([&] {
+      ++ready;
+      while (ready < 2) std::this_thread::yield();
+      uint32_t ms = 200;
+      uint8_t args[4], ret[4];
+      std::memcpy(args, &ms, sizeof ms);
+      ASSERT_TRUE(e->CallValues(kHold, args, sizeof args, ret, sizeof ret).ok());
+      std::memcpy(&by_value, ret, sizeof by_value);
+    });
+    frame_caller.join();
+    value_caller.join();
+    EXPECT_TRUE((by_frame == 0 && by_value == 1) || (by_frame == 1 && by_value == 0))
+        << "frame call saw slot " << by_frame << ", value call saw slot " << by_value;
+  }
+}
+
 TEST(Enclave, RefusesImagesThatFailVerificationBeforeRunningThem) {
   auto dir = std::filesystem::temp_directory_path() / ("confide-rt-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

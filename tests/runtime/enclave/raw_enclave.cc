@@ -20,12 +20,20 @@ using confide_test_enclave::CallHost;
 using confide_test_enclave::Echo;
 using confide_test_enclave::Secret;
 
+// The thread slot this call runs on, asked before and after `ms` milliseconds; -2 when the
+// two answers differ (another call entering or leaving its slot must not change ours).
+int32_t SlotHeldFor(uint32_t ms) {
+  int32_t before = confide::trusted::CurrentSlot();
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  int32_t after = confide::trusted::CurrentSlot();
+  return before == after ? after : -2;
+}
+
 // ecall 3 (public): holds its slot for the given number of milliseconds.
 Status Hold(const FrameView& in, FrameWriter& out) {
   uint32_t ms = 0;
   CONFIDE_RETURN_IF_ERROR(in.GetValue(0, "ms", &ms));
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  out.Value<int32_t>(confide::trusted::CurrentSlot());
+  out.Value<int32_t>(SlotHeldFor(ms));
   return Status::Ok();
 }
 
@@ -33,8 +41,7 @@ Status Hold(const FrameView& in, FrameWriter& out) {
 Status HoldValues(const uint8_t* args, uint8_t* ret) {
   uint32_t ms = 0;
   std::memcpy(&ms, args, sizeof ms);
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  int32_t slot = confide::trusted::CurrentSlot();
+  int32_t slot = SlotHeldFor(ms);
   std::memcpy(ret, &slot, sizeof slot);
   return Status::Ok();
 }
