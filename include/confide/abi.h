@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,6 +44,34 @@ enum class ItemKind : uint32_t {
 
 // Bytes an item of `payload` bytes takes in a frame (header + payload padded to 8).
 constexpr size_t ItemSize(size_t payload) { return kItemHeaderSize + ((payload + 7) & ~size_t{7}); }
+
+// Bytes of a value of type T that carry its value. x87's 80-bit long double (x86-64) fills 10
+// of its 16 bytes; the other 6 are whatever the stack held and must not cross (rule 7).
+template <typename T>
+inline constexpr size_t kValueBytes =
+    std::is_same_v<std::remove_cv_t<T>, long double> && std::numeric_limits<long double>::digits == 64 ? 10
+                                                                                                        : sizeof(T);
+
+// Copies the sizeof(T) bytes of a value of type T (a scalar, or an array of them) from `src`
+// to `dst`, zeroing whatever of them carries no value.
+template <typename T>
+inline void CopyValue(void* dst, const void* src) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  if constexpr (std::is_array_v<T>) {
+    using E = std::remove_extent_t<T>;
+    for (size_t i = 0; i < std::extent_v<T>; ++i)
+      CopyValue<E>(static_cast<uint8_t*>(dst) + i * sizeof(E), static_cast<const uint8_t*>(src) + i * sizeof(E));
+  } else {
+    std::memcpy(dst, src, kValueBytes<T>);
+    if constexpr (kValueBytes<T> < sizeof(T))
+      std::memset(static_cast<uint8_t*>(dst) + kValueBytes<T>, 0, sizeof(T) - kValueBytes<T>);
+  }
+}
+// The same for a value held in a variable (generated code: parameters, return values).
+template <typename T>
+inline void StoreValue(void* dst, const T& v) {
+  CopyValue<T>(dst, &v);
+}
 
 // Byte storage for frames that keeps its capacity between calls, so a warm call path
 // allocates nothing. Frames carry secrets: Clear() and the destructor wipe the bytes in use,
@@ -118,7 +147,13 @@ class FrameWriter {
   template <typename T>
   void Value(const T& v) {
     static_assert(std::is_trivially_copyable_v<T>, "by-value EDL parameters must be trivially copyable");
-    Value(&v, sizeof v);
+    if constexpr (kValueBytes<T> < sizeof(T)) {
+      uint8_t b[sizeof(T)];
+      StoreValue(b, v);
+      Value(b, sizeof b);
+    } else {
+      Value(&v, sizeof v);
+    }
   }
   // A pointer parameter's bytes, or a null marker when `data` is null.
   void Buffer(const void* data, size_t n) {

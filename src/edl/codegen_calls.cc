@@ -540,7 +540,8 @@ std::string EmitStructHelpers(const Model& m) {
         s += "    confide_gen_scrub_one_" + fs->name + "(in + " + off + " + i * sizeof(" + StructType(fs) +
              "), out + " + off + " + i * sizeof(" + StructType(fs) + "));\n";
       } else {
-        s += "  std::memcpy(out + " + off + ", in + " + off + ", " + fsize + ");\n";
+        s += "  confide::abi::CopyValue<decltype(static_cast<" + T + "*>(nullptr)->" + f.name + ")>(out + " + off +
+             ", in + " + off + ");\n";
       }
     }
     s += "  (void)in;\n  (void)out;\n}\n";
@@ -867,7 +868,7 @@ std::string EmitValueReceiver(const FunctionInfo& f) {
     s += "  " + name + "(" + args + ");\n";
   } else {
     s += "  " + f.ret_type + " confide_gen_ret = " + name + "(" + args + ");\n";
-    s += "  std::memcpy(confide_gen_r, &confide_gen_ret, sizeof confide_gen_ret);\n";
+    s += "  confide::abi::StoreValue(confide_gen_r, confide_gen_ret);\n";
   }
   s += "  return confide::Status::Ok();\n}\n";
   return s;
@@ -886,7 +887,7 @@ std::string EmitValueSender(const FunctionInfo& f) {
   s += "  ::uint8_t confide_gen_a[confide_gen_n + 1];\n";
   for (size_t i = 0; i < f.params.size(); ++i) {
     const std::string& pn = f.params[i].decl->name;
-    s += "  std::memcpy(confide_gen_a + " + offs[i] + ", &" + pn + ", sizeof(" + pn + "));\n";
+    s += "  confide::abi::StoreValue(confide_gen_a + " + offs[i] + ", " + pn + ");\n";
   }
   if (f.ret_void) {
     s += "  return " + enc + ".CallValues(" + std::to_string(f.id) + "u, confide_gen_a, confide_gen_n, nullptr, 0);\n}\n";

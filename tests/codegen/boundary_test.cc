@@ -3,6 +3,7 @@
 // whose ocall handlers are replaced. Each must be refused with its specific error.
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "all_host.h"
@@ -360,6 +361,38 @@ TEST_F(Boundary, PaddingOfAStructReturnedFromTheEnclaveIsZero) {
   ASSERT_TRUE(ov->GetBuffer(0, "p", sizeof(padded), false, &out).ok());
   for (size_t i : pad) EXPECT_EQ(out[i], 0) << "padding byte " << i;
   EXPECT_EQ(out[0], 'o');
+}
+
+// x87's long double has 10 bytes of value in its 16; the other 6 hold whatever the stack held
+// and leave the enclave zeroed (rule 7), as a value call's return value and as a struct field.
+TEST_F(Boundary, LongDoublePaddingLeavesTheEnclaveZeroed) {
+  static_assert(std::numeric_limits<long double>::digits == 64 && sizeof(long double) == 16,
+                "these checks assume x86-64's 80-bit long double");
+  const long double x = 3.0L;
+  uint8_t args[sizeof x] = {};
+  std::memcpy(args, &x, 10);
+  uint8_t ret[sizeof(long double)];
+  std::memset(ret, 0x55, sizeof ret);
+  ASSERT_TRUE(enclave_->CallValues(EcallId("half"), args, sizeof args, ret, sizeof ret).ok());
+  for (size_t i = 10; i < sizeof ret; ++i) EXPECT_EQ(ret[i], 0) << "return value byte " << i;
+  long double h;
+  std::memcpy(&h, ret, sizeof h);
+  EXPECT_EQ(h, 1.5L);
+
+  FrameWriter w;
+  w.Value(uint32_t{6});
+  auto r = Send("make_wide", w);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto v = FrameView::Parse(*r, "reply");
+  ASSERT_TRUE(v.ok());
+  wide got;
+  ASSERT_TRUE(v->GetValue(0, "ret", &got).ok());
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&got);
+  static_assert(sizeof(wide) == 32 && offsetof(wide, tag) == 16);
+  for (size_t i = 10; i < 16; ++i) EXPECT_EQ(bytes[i], 0) << "long double padding byte " << i;
+  for (size_t i = 20; i < 32; ++i) EXPECT_EQ(bytes[i], 0) << "struct padding byte " << i;
+  EXPECT_EQ(got.v, 1.5L);
+  EXPECT_EQ(got.tag, 6u);
 }
 
 // ------------------------------------------------------------------ enclave replies the host refuses

@@ -132,6 +132,16 @@ int64_t shadowed_names(uint64_t a, int uint64_t, uint8_t uint8_t, int c) {
   return static_cast<int64_t>(r);
 }
 
+long double half(long double x) { return x / 2; }
+
+struct wide make_wide(uint32_t tag) {
+  wide w;
+  std::memset(&w, 0xAA, sizeof w);  // dirty padding, in the long double too
+  w.v = static_cast<long double>(tag) / 4;
+  w.tag = tag;
+  return w;
+}
+
 struct padded make_padded(char c, uint32_t i) {
   return DirtyPadded(c, i);
 }

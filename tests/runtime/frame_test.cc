@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "confide/abi.h"
 
@@ -50,6 +51,49 @@ TEST(Frame, PaddingIsZero) {
   Bytes f = w.Finish();
   ASSERT_EQ(f.size(), kFrameHeaderSize + kItemHeaderSize + 8);
   for (size_t i = kFrameHeaderSize + kItemHeaderSize + 1; i < f.size(); ++i) EXPECT_EQ(f[i], 0) << i;
+}
+
+// A long double whose 6 padding bytes are dirty (0xAA) crosses with them zeroed: as a frame
+// item, stored by StoreValue, and copied as an array; other types keep every byte.
+TEST(Frame, LongDoubleValuesCarryNoStaleBytes) {
+  static_assert(std::numeric_limits<long double>::digits == 64 && sizeof(long double) == 16,
+                "these checks assume x86-64's 80-bit long double");
+  static_assert(kValueBytes<long double> == 10 && kValueBytes<uint64_t> == 8 && kValueBytes<double> == 8);
+  uint8_t raw[16];
+  std::memset(raw, 0xAA, sizeof raw);
+  const long double x = -2.25L;
+  std::memcpy(raw, &x, 10);
+  long double dirty;
+  std::memcpy(&dirty, raw, sizeof dirty);
+
+  FrameWriter w;
+  w.Value(dirty);
+  Bytes f = w.Finish();
+  auto v = FrameView::Parse(f, "test");
+  ASSERT_TRUE(v.ok());
+  long double back;
+  ASSERT_TRUE(v->GetValue(0, "x", &back).ok());
+  const auto* b = reinterpret_cast<const uint8_t*>(&back);
+  EXPECT_EQ(std::memcmp(b, raw, 10), 0);
+  for (size_t i = 10; i < 16; ++i) EXPECT_EQ(b[i], 0) << "frame item byte " << i;
+
+  uint8_t out[16];
+  std::memset(out, 0x55, sizeof out);
+  StoreValue(out, dirty);
+  EXPECT_EQ(std::memcmp(out, raw, 10), 0);
+  for (size_t i = 10; i < 16; ++i) EXPECT_EQ(out[i], 0) << "stored byte " << i;
+
+  uint8_t two[32], copied[32];
+  std::memcpy(two, raw, 16);
+  std::memcpy(two + 16, raw, 16);
+  std::memset(copied, 0x55, sizeof copied);
+  CopyValue<long double[2]>(copied, two);
+  for (size_t i = 0; i < 32; ++i) EXPECT_EQ(copied[i], i % 16 < 10 ? raw[i % 16] : 0) << "array byte " << i;
+
+  const uint64_t u = 0xAAAAAAAAAAAAAAAAull;
+  uint8_t ub[8] = {};
+  StoreValue(ub, u);
+  EXPECT_EQ(std::memcmp(ub, &u, 8), 0);
 }
 
 TEST(Frame, RefusesShortHeaderAndBadMagic) {
