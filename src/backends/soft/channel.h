@@ -170,8 +170,8 @@ Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy, Pred pr
 }
 // Publishes a new state and wakes the other side if it sleeps. Returns whether it had to
 // wake it: then the other side needs a wake-up latency before it answers, so spinning for
-// its answer is wasted. Inline, so that the caller's stores to the slot's line and this one
-// leave in one burst (see SlotControl).
+// its answer is wasted. Inline: the caller's stores to the slot's line and this one then
+// follow each other with no call between them (see SlotControl).
 inline bool PublishState(SlotControl& c, Side side, SlotState s) {
   c.state.store(static_cast<uint32_t>(s), std::memory_order_seq_cst);
   std::atomic<uint32_t>& other = side == Side::kHost ? c.enclave_sleeping : c.host_sleeping;

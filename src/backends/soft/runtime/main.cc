@@ -190,14 +190,12 @@ int g_start_personality = -1;
 
 // The seccomp filters of thread `tid`, or -1 when the kernel does not say (before Linux 5.9).
 int SeccompFilters(pid_t tid) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/self/task/%d/status", static_cast<int>(tid));
-  FILE* f = fopen(path, "re");
-  if (f == nullptr) return -1;
-  int n = -1;
-  while (n < 0 && fgets(line, sizeof line, f) != nullptr) sscanf(line, "Seccomp_filters: %d", &n);
-  fclose(f);
-  return n;
+  int fd = OpenTaskStatus(tid);
+  if (fd < 0) return -1;
+  long n = -1;
+  if (ReadStatusField(fd, "Seccomp_filters:", &n) <= 0) n = -1;
+  close(fd);
+  return static_cast<int>(n);
 }
 int g_start_filters = -1;  // main's, before the image is loaded
 
@@ -672,10 +670,9 @@ void StartThread(uint32_t slot, size_t stack_pages) {
 }
 
 int OpenStatus(pid_t tid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/task/%d/status", static_cast<int>(tid));
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) Fail(std::string("cannot open ") + path + ": " + Errno(errno));
+  int fd = OpenTaskStatus(tid);
+  if (fd < 0)
+    Fail("cannot open /proc/self/task/" + std::to_string(tid) + "/status: " + Errno(errno));
   return fd;
 }
 

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -371,24 +372,44 @@ void CheckLifeline() {
   Respond(EnclaveState::kExited, m.c_str(), true, 0);
 }
 
+int OpenTaskStatus(pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/status", static_cast<int>(tid));
+  return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int ReadStatusField(int fd, const char* field, long* value) {
+  char buf[4096];
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  // At the start of a line only: the first line is the thread's name, which its own code
+  // may set to anything, such as "TracerPid: 0".
+  const size_t len = strlen(field);
+  const char* t = buf;
+  while (strncmp(t, field, len) != 0) {
+    t = strchr(t, '\n');
+    if (t == nullptr) return 0;
+    ++t;
+  }
+  t += len;
+  while (*t == ' ' || *t == '\t') ++t;
+  *value = strtol(t, nullptr, 10);
+  return 1;
+}
+
 void CheckTracer(int index) {
   int fd = g.status_fds[index];
   if (fd <= 0) return;
-  char buf[4096];
-  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-  if (n <= 0) {
+  long tracer = 0;
+  int found = ReadStatusField(fd, "TracerPid:", &tracer);
+  if (found < 0) {
     Msg m;
     m.Str("tamper response: the status of enclave thread ").Dec(static_cast<uint64_t>(g.tids[index]))
         .Str(" can no longer be read");
     Respond(EnclaveState::kLost, m.c_str(), true, 2);
   }
-  buf[n] = '\0';
-  const char* t = strstr(buf, "TracerPid:");
-  if (t == nullptr) return;
-  t += 10;
-  while (*t == ' ' || *t == '\t') ++t;
-  long tracer = strtol(t, nullptr, 10);
-  if (tracer != 0) {
+  if (found > 0 && tracer != 0) {
     Msg m;
     m.Str("tamper response: a tracer (pid ").Dec(static_cast<uint64_t>(tracer))
         .Str(") was attached to enclave thread ").Dec(static_cast<uint64_t>(g.tids[index]))

@@ -93,6 +93,12 @@ bool InstallStartFilter(char* err, size_t err_size);
 // Checks run by the watchdog and by waiting slot threads. Each returns normally when all is
 // well and calls Respond() otherwise.
 void CheckLifeline();
+// /proc/self/task/<tid>/status, opened read-only (close-on-exec); -1 on failure.
+int OpenTaskStatus(pid_t tid);
+// Reads the status file open at `fd` and the number after `field` (e.g. "TracerPid:"), at
+// the start of a line, into *value. Returns 1 when found, 0 when the field is absent, -1 when the file cannot be read.
+// Allocates nothing (the tamper checks use it).
+int ReadStatusField(int fd, const char* field, long* value);
 void CheckTracer(int index);  // index into status_fds
 void CheckAllTracers();
 // Compares the next `budget` bytes of the image's code with the sealed memfd (round robin).
