@@ -172,10 +172,24 @@ Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy, Pred pr
 // wake it: then the other side needs a wake-up latency before it answers, so spinning for
 // its answer is wasted. Inline: the caller's stores to the slot's line and this one then
 // follow each other with no call between them (see SlotControl).
+//   - The state is a plain store, so it leaves the store buffer together with the caller's
+//     stores once this core owns the line. (As an `xchg` it waited for them and then, when
+//     the other side's spinning had read the line meanwhile, for the line once more.)
+//   - The fence orders it before the load of the other side's sleeping flag: the Dekker
+//     handshake with WaitForState, which sets its flag before it reads the state.
+//   - CLDEMOTE pushes the line from this core's caches to the shared L3, where the other
+//     side's next read finds it without snooping this core. It is a hint: a NOP on CPUs
+//     without it (0F 1C is in the reserved-NOP space on Intel and AMD, like ENDBR64).
+//     docs/performance.md, "The hand-off's cache line", has what each step saves.
 inline bool PublishState(SlotControl& c, Side side, SlotState s) {
-  c.state.store(static_cast<uint32_t>(s), std::memory_order_seq_cst);
+  c.state.store(static_cast<uint32_t>(s), std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   std::atomic<uint32_t>& other = side == Side::kHost ? c.enclave_sleeping : c.host_sleeping;
-  if (other.load(std::memory_order_seq_cst) == 0) return false;
+  bool asleep = other.load(std::memory_order_seq_cst) != 0;
+#if defined(__x86_64__)
+  asm volatile("cldemote %0" : : "m"(*reinterpret_cast<const volatile char*>(&c)));
+#endif
+  if (!asleep) return false;
   FutexWake(c.state);
   return true;
 }
