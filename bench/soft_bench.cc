@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "backends/soft/channel.h"
+#include "backends/soft/hand_off_tuner.h"
 #include "memcpy_baseline.h"
 #include "soft_bench_u.h"
 
@@ -124,7 +125,10 @@ void BM_Raw_SpinPingPong(benchmark::State& state) {
 //             this and BM_Soft_EmptyEcall_Switchless, the software of a typed, checked call.
 //   1 MiB:    what two processes pay to move a megabyte in through the channel, against
 //             BM_Memcpy1MiB and BM_Soft_InEcall1MiB.
-void ChannelHandOff(benchmark::State& state, size_t frame) {
+// `demote`: as SoftBackend chooses (HandOffTuner), or always, or never; the "demoted" counter
+// is the share of calls that did.
+using Demote = confide::EnclaveOptions::ChannelDemote;
+void ChannelHandOff(benchmark::State& state, size_t frame, Demote demote = Demote::kMeasure) {
   namespace soft = confide::soft;
   constexpr size_t kReply = 16;
   const uint64_t room = std::max<uint64_t>(frame, 4096);
@@ -155,31 +159,40 @@ void ChannelHandOff(benchmark::State& state, size_t frame) {
       std::memcpy(data, mine.data(), std::min(len, kReply));
       c.length = std::min(len, kReply);
       c.code = 0;
-      soft::PublishState(c, soft::Side::kEnclave, soft::SlotState::kEcallReply);
+      soft::PublishState(c, soft::Side::kEnclave, soft::SlotState::kEcallReply, (c.flags & soft::kDemote) != 0);
     }
   }
   std::vector<uint8_t> request(frame, 0x5a);
   uint8_t reply[kReply];
+  soft::HandOffTuner tuner;
+  uint64_t demoted = 0;
   for (auto _ : state) {
+    bool demoting = demote == Demote::kMeasure ? tuner.Next() : demote == Demote::kAlways;
     std::memcpy(data, request.data(), frame);
     c.call_id = 0;
     c.length = frame;
     c.code = 0;
-    c.spin = 1;
+    c.flags = soft::kSwitchless | (demoting ? soft::kDemote : 0);
     c.host_cpu = static_cast<uint16_t>(sched_getcpu());
-    soft::PublishState(c, soft::Side::kHost, soft::SlotState::kEcallRequest);
+    bool woke = soft::PublishState(c, soft::Side::kHost, soft::SlotState::kEcallRequest, demoting);
+    bool slept = false;
     (void)soft::WaitForState(
-        c, soft::Side::kHost, spin, [](soft::SlotState st) { return st == soft::SlotState::kEcallReply; }, ok);
+        c, soft::Side::kHost, spin, [](soft::SlotState st) { return st == soft::SlotState::kEcallReply; }, ok, &slept);
     std::memcpy(reply, data, std::min(frame, kReply));
     benchmark::DoNotOptimize(reply);
+    if (woke || slept) tuner.Disturbed();
+    demoted += demoting;
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(frame));
-  soft::PublishState(c, soft::Side::kHost, soft::SlotState::kGone);  // wakes the partner if it sleeps
+  state.counters["demoted"] = static_cast<double>(demoted) / static_cast<double>(std::max<uint64_t>(state.iterations(), 1));
+  soft::PublishState(c, soft::Side::kHost, soft::SlotState::kGone, false);  // wakes the partner if it sleeps
   waitpid(pid, nullptr, 0);
   munmap(m, size);
 }
 
 void BM_Raw_ChannelPingPong(benchmark::State& state) { ChannelHandOff(state, 16); }
+void BM_Raw_ChannelPingPong_Demote(benchmark::State& state) { ChannelHandOff(state, 16, Demote::kAlways); }
+void BM_Raw_ChannelPingPong_NoDemote(benchmark::State& state) { ChannelHandOff(state, 16, Demote::kNever); }
 void BM_Raw_ChannelCopy1MiB(benchmark::State& state) { ChannelHandOff(state, kMiB); }
 
 // A bound for any protocol that moves a megabyte between two processes, copied out and wiped
@@ -284,10 +297,11 @@ void BM_Raw_FutexPingPong(benchmark::State& state) { FutexPingPong(state, false)
 void BM_Raw_FutexPingPong_AfterIdle(benchmark::State& state) { FutexPingPong(state, true); }
 
 // ---------------------------------------------------------------- soft enclaves
-std::unique_ptr<confide::Enclave> Create(const char* path, bool switchless) {
+std::unique_ptr<confide::Enclave> Create(const char* path, bool switchless, Demote demote = Demote::kMeasure) {
   confide::EnclaveOptions o;
   o.backend = confide::BackendKind::kSoft;
   o.switchless = switchless;
+  o.channel_demote = demote;
   auto r = create_soft_bench_enclave(path, o);
   if (!r.ok()) {
     std::fprintf(stderr, "cannot start %s on soft: %s\n", path, r.status().message().c_str());
@@ -297,17 +311,28 @@ std::unique_ptr<confide::Enclave> Create(const char* path, bool switchless) {
 }
 
 // Each started on first use: an idle enclave's watchdog would only add noise to the others.
-confide::Enclave& Soft(bool switchless) {
-  if (switchless) {
-    static std::unique_ptr<confide::Enclave> spinning = Create(SOFT_BENCH_ENCLAVE, true);
-    return *spinning;
+confide::Enclave& Soft(bool switchless, Demote demote = Demote::kMeasure) {
+  if (!switchless) {
+    static std::unique_ptr<confide::Enclave> sleeping = Create(SOFT_BENCH_ENCLAVE, false);
+    return *sleeping;
   }
-  static std::unique_ptr<confide::Enclave> sleeping = Create(SOFT_BENCH_ENCLAVE, false);
-  return *sleeping;
+  switch (demote) {
+    case Demote::kAlways: {
+      static std::unique_ptr<confide::Enclave> always = Create(SOFT_BENCH_ENCLAVE, true, demote);
+      return *always;
+    }
+    case Demote::kNever: {
+      static std::unique_ptr<confide::Enclave> never = Create(SOFT_BENCH_ENCLAVE, true, demote);
+      return *never;
+    }
+    case Demote::kMeasure: break;
+  }
+  static std::unique_ptr<confide::Enclave> spinning = Create(SOFT_BENCH_ENCLAVE, true);
+  return *spinning;
 }
 
-void EmptyEcalls(benchmark::State& state, bool switchless, bool idle = false) {
-  confide::Enclave& e = Soft(switchless);
+void EmptyEcalls(benchmark::State& state, bool switchless, bool idle = false, Demote demote = Demote::kMeasure) {
+  confide::Enclave& e = Soft(switchless, demote);
   Latencies lat;
   for (auto _ : state) {
     if (idle) Idle(state);
@@ -326,6 +351,9 @@ void EmptyEcalls(benchmark::State& state, bool switchless, bool idle = false) {
 }
 
 void BM_Soft_EmptyEcall_Switchless(benchmark::State& state) { EmptyEcalls(state, true); }
+// The tuner's two choices, each forced (EnclaveOptions::channel_demote).
+void BM_Soft_EmptyEcall_Switchless_Demote(benchmark::State& state) { EmptyEcalls(state, true, false, Demote::kAlways); }
+void BM_Soft_EmptyEcall_Switchless_NoDemote(benchmark::State& state) { EmptyEcalls(state, true, false, Demote::kNever); }
 void BM_Soft_EmptyEcall_Sleeping(benchmark::State& state) { EmptyEcalls(state, false); }
 void BM_Soft_EmptyEcall_Sleeping_AfterIdle(benchmark::State& state) { EmptyEcalls(state, false, true); }
 
@@ -375,7 +403,11 @@ void BM_Soft_Create_1MiBImage_64MiBHeap(benchmark::State& state) {
 
 BENCHMARK(BM_Raw_SpinPingPong)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Raw_ChannelPingPong)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Raw_ChannelPingPong_Demote)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Raw_ChannelPingPong_NoDemote)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Soft_EmptyEcall_Switchless)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Soft_EmptyEcall_Switchless_Demote)->Unit(benchmark::kNanosecond);
+BENCHMARK(BM_Soft_EmptyEcall_Switchless_NoDemote)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Raw_FutexPingPong)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Soft_EmptyEcall_Sleeping)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Raw_FutexPingPong_AfterIdle)->Unit(benchmark::kMicrosecond);
@@ -448,6 +480,10 @@ int main(int argc, char** argv) {
   if (channel > 0 && ping > 0 && call > 0)
     std::printf("  of which: channel hand-off alone %.2f us (%.2fx the ping-pong), the call on top of it %.2fx\n",
                 channel / 1e3, channel / ping, call / channel);
+  double always = rec.Ns("BM_Soft_EmptyEcall_Switchless_Demote"), never = rec.Ns("BM_Soft_EmptyEcall_Switchless_NoDemote");
+  if (always > 0 && never > 0 && ping > 0)
+    std::printf("  the cache line always demoted %.2fx, never %.2fx (EnclaveOptions::channel_demote)\n", always / ping,
+                never / ping);
   Ratio("empty ecall, soft, sleeping", rec.Ns("BM_Soft_EmptyEcall_Sleeping"), rec.Ns("BM_Raw_FutexPingPong"),
         "futex ping-pong", 1.2);
   Ratio("  same, both sides idle first", rec.Ns("BM_Soft_EmptyEcall_Sleeping_AfterIdle"),

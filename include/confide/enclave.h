@@ -36,6 +36,13 @@ struct EnclaveOptions {
   bool switchless = false;
   // soft: bytes of frame per thread slot in the shared channel; larger frames are refused.
   uint64_t channel_slot_bytes = 4ull << 20;
+  // soft, x86-64: whether each hand-off pushes the slot's cache line out to the shared L3
+  // (CLDEMOTE). That saves a cache-line round trip when host and enclave threads run on
+  // different cores, and costs one when they share a core (SMT); kMeasure lets the host time
+  // both now and then and keep the faster one, per slot. kAlways and kNever are for hosts
+  // that know where their threads run (pinned). docs/soft-backend.md, "Calls".
+  enum class ChannelDemote { kMeasure, kAlways, kNever };
+  ChannelDemote channel_demote = ChannelDemote::kMeasure;
 };
 
 // Identity of a running enclave, as verified at load time.

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "confide/abi.h"
+#include "confide/enclave.h"
 #include "confide/image.h"
 #include "confide/status.h"
 
@@ -44,6 +45,7 @@ struct SoftOptions {
   const bool* ecall_switchless = nullptr;      // per ecall id (transition_using_threads)
   uint32_t ecall_count = 0;
   bool refuse_debug = false;
+  EnclaveOptions::ChannelDemote demote = EnclaveOptions::ChannelDemote::kMeasure;
 };
 // Kernel-isolated backend: the platform daemon (shared, or a private development one)
 // launches the enclave process; calls go through the shared-memory channel.

@@ -173,7 +173,7 @@ Result<std::unique_ptr<Enclave>> Enclave::Create(const std::string& path, const 
   e->host_ = confide_host_v1{abi::kAbiVersion, e.get(), HostOcallThunk, nullptr, nullptr};
   if (kind == BackendKind::kSoft) {
     SoftOptions soft{options.channel_slot_bytes, options.switchless, tables.ecall_switchless, tables.ecall_count,
-                     options.refuse_debug};
+                     options.refuse_debug, options.channel_demote};
     CONFIDE_ASSIGN_OR_RETURN(e->backend_, CreateSoftBackend(file, img, &e->host_, soft));
   } else {
     CONFIDE_ASSIGN_OR_RETURN(e->backend_, CreateSimBackend(img, &e->host_));

@@ -43,7 +43,7 @@ void Delay(uint32_t i) {
     (void)WaitForState(c, Side::kEnclave, kSleep, [](SlotState s) { return s == SlotState::kEcallRequest; }, alive);
     c.length = i;
     Delay(i);
-    PublishState(c, Side::kEnclave, SlotState::kEcallReply);
+    PublishState(c, Side::kEnclave, SlotState::kEcallReply, true);
   }
   _exit(0);
 }
@@ -54,7 +54,7 @@ void Delay(uint32_t i) {
   for (uint32_t i = 0; i < kRoundTrips; ++i) {
     c.call_id = i;
     Delay(i + 7);
-    PublishState(c, Side::kHost, SlotState::kEcallRequest);
+    PublishState(c, Side::kHost, SlotState::kEcallRequest, true);
     (void)WaitForState(c, Side::kHost, kSleep, [](SlotState s) { return s == SlotState::kEcallReply; }, alive);
     if (c.length != i) _exit(2);  // the reply belongs to another request
     p.round_trips.store(i + 1, std::memory_order_relaxed);

@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "backends/soft/channel.h"
+#include "backends/soft/hand_off_tuner.h"
 #include "common/sealed_memfd.h"
 #include "confide/crypto.h"
 #include "confide/enclave.h"
@@ -442,6 +443,30 @@ TEST(SoftBackend, ValueCallsCrossTheChannelWithTheirChecks) {
   EXPECT_EQ(ChannelHolds(marker), 0);
   std::memcpy(args, &ms, sizeof ms);
   EXPECT_TRUE((*e)->CallValues(kHold, args, 4, ret, 4).ok());  // the slot serves on
+}
+
+// Switchless calls cross the channel under each EnclaveOptions::channel_demote choice;
+// kMeasure past its first trial, in which calls alternate between demoting and not.
+TEST(SoftBackend, EveryChannelDemoteChoiceCarriesCalls) {
+  Daemon d;
+  using Demote = EnclaveOptions::ChannelDemote;
+  for (Demote demote : {Demote::kMeasure, Demote::kAlways, Demote::kNever}) {
+    EnclaveOptions o = Soft();
+    o.switchless = true;
+    o.channel_demote = demote;
+    auto e = Enclave::Create(RAW_ENCLAVE, kTables, o);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    for (uint32_t i = 0; i < soft::HandOffTuner::kFirstTrial + soft::HandOffTuner::kTrialCalls + 8; ++i) {
+      const std::string text = "call " + std::to_string(i);
+      auto r = Echo(**e, text);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      auto v = FrameView::Parse(*r, "reply");
+      ASSERT_TRUE(v.ok()) << v.status().ToString();
+      ByteSpan b;
+      ASSERT_TRUE(v->GetString(0, "text", 1, false, &b).ok());
+      ASSERT_EQ(std::string(reinterpret_cast<const char*>(b.data())), text) << static_cast<int>(demote);
+    }
+  }
 }
 
 TEST(SoftBackend, ARequestLargerThanTheEnclaveHeapIsRefusedAndTheSlotServesOn) {

@@ -230,8 +230,8 @@ Result<Bytes> EnclaveProcess::Call(uint32_t slot, uint32_t id, const Bytes& fram
   c.call_id = id;
   c.length = frame.size();
   c.code = 0;
-  c.spin = 0;
-  PublishState(c, Side::kHost, SlotState::kEcallRequest);
+  c.flags = 0;
+  PublishState(c, Side::kHost, SlotState::kEcallRequest, false);
   WaitPolicy policy{2000, 10};
   for (;;) {
     CONFIDE_RETURN_IF_ERROR(WaitForState(
@@ -245,11 +245,11 @@ Result<Bytes> EnclaveProcess::Call(uint32_t slot, uint32_t id, const Bytes& fram
     if (!reply.empty()) std::memcpy(data, reply.data(), reply.size());  // an empty one may have no data()
     c.length = reply.size();
     c.code = code;
-    PublishState(c, Side::kHost, SlotState::kOcallReply);
+    PublishState(c, Side::kHost, SlotState::kOcallReply, false);
   }
   Bytes out(data, data + c.length);
   int32_t code = c.code;
-  PublishState(c, Side::kHost, SlotState::kIdle);
+  PublishState(c, Side::kHost, SlotState::kIdle, false);
   if (code != 0) return Status(static_cast<Code>(code), ToString(out));
   return out;
 }

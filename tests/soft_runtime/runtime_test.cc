@@ -549,8 +549,8 @@ bool RequestIsAnswered(EnclaveProcess& e) {
   c.call_id = kEcho;
   c.length = e.channel().slot_data_bytes() + 1;
   c.code = 0;
-  c.spin = 0;
-  PublishState(c, Side::kHost, SlotState::kEcallRequest);
+  c.flags = 0;
+  PublishState(c, Side::kHost, SlotState::kEcallRequest, false);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
   while (std::chrono::steady_clock::now() < deadline) {
     if (c.state.load() != static_cast<uint32_t>(SlotState::kEcallRequest)) return true;

@@ -18,7 +18,7 @@
 namespace confide::soft {
 
 inline constexpr uint32_t kChannelMagic = 0x48434643;  // "CFCH"
-inline constexpr uint32_t kChannelVersion = 3;  // 3: value calls (kValueCall)
+inline constexpr uint32_t kChannelVersion = 4;  // 3: value calls (kValueCall); 4: SlotControl::flags
 // Default bytes of frame data per slot; frames larger than a slot are refused (kOutOfRange).
 inline constexpr uint64_t kDefaultSlotDataBytes = 4ull << 20;
 
@@ -57,6 +57,10 @@ struct alignas(64) ChannelHeader {
 // (confide_enclave_v1::call_values); ecall ids stay below it.
 inline constexpr uint32_t kValueCall = 0x80000000u;
 
+// SlotControl::flags, set by the host with each ecall request.
+inline constexpr uint16_t kSwitchless = 1;  // the caller asked for switchless: spin longer
+inline constexpr uint16_t kDemote = 2;      // publish this call's hand-offs with CLDEMOTE (HandOffTuner)
+
 struct SlotControl {
   std::atomic<uint32_t> state;             // SlotState; the futex word
   std::atomic<uint32_t> host_sleeping;     // host is (about to be) in FUTEX_WAIT on state
@@ -64,7 +68,7 @@ struct SlotControl {
   uint32_t call_id;                        // ecall (| kValueCall) or ocall id
   uint64_t length;                         // bytes of data in use
   int32_t code;                            // confide::Code of a reply; 0 = OK
-  uint16_t spin;                           // 1: the caller asked for switchless (spin longer)
+  uint16_t flags;                          // kSwitchless | kDemote
   uint16_t host_cpu;                       // CPU the host sent the request from (a hint; see SlotMain)
 };
 static_assert(sizeof(SlotControl) == 32, "the control block and the start of the data share a cache line");
@@ -177,17 +181,18 @@ Status WaitForState(SlotControl& c, Side side, const WaitPolicy& policy, Pred pr
 //     the other side's spinning had read the line meanwhile, for the line once more.)
 //   - The fence orders it before the load of the other side's sleeping flag: the Dekker
 //     handshake with WaitForState, which sets its flag before it reads the state.
-//   - CLDEMOTE pushes the line from this core's caches to the shared L3, where the other
-//     side's next read finds it without snooping this core. It is a hint: a NOP on CPUs
+//   - With `demote`, CLDEMOTE pushes the line from this core's caches to the shared L3, where
+//     the other side's next read finds it without snooping this core: the host's HandOffTuner
+//     decides (it loses when both sides run on SMT siblings). It is a hint: a NOP on CPUs
 //     without it (0F 1C is in the reserved-NOP space on Intel and AMD, like ENDBR64).
 //     docs/performance.md, "The hand-off's cache line", has what each step saves.
-inline bool PublishState(SlotControl& c, Side side, SlotState s) {
+inline bool PublishState(SlotControl& c, Side side, SlotState s, bool demote) {
   c.state.store(static_cast<uint32_t>(s), std::memory_order_release);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   std::atomic<uint32_t>& other = side == Side::kHost ? c.enclave_sleeping : c.host_sleeping;
   bool asleep = other.load(std::memory_order_seq_cst) != 0;
 #if defined(__x86_64__)
-  asm volatile("cldemote %0" : : "m"(*reinterpret_cast<const volatile char*>(&c)));
+  if (demote) asm volatile("cldemote %0" : : "m"(*reinterpret_cast<const volatile char*>(&c)));
 #endif
   if (!asleep) return false;
   FutexWake(c.state);

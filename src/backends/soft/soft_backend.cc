@@ -24,8 +24,10 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "backends/soft/channel.h"
+#include "backends/soft/hand_off_tuner.h"
 #include "common/sealed_memfd.h"
 #include "host/backend.h"
 #include "platform/daemon.h"
@@ -200,6 +202,7 @@ class SoftBackend : public Backend {
     }
     channel_ = Channel(map_, map_size_);
     CONFIDE_RETURN_IF_ERROR(channel_.Initialise(slots, options.slot_data_bytes));
+    tuners_.resize(slots);
     int life[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life) != 0) {
       close(chan);
@@ -282,33 +285,40 @@ class SoftBackend : public Backend {
                    out, cap, out_len);
     soft::SlotControl& c = channel_.control(slot);
     uint8_t* data = channel_.data(slot);
+    bool spin = options_.switchless ||
+                (options_.ecall_switchless != nullptr && id < options_.ecall_count && options_.ecall_switchless[id]);
+    soft::HandOffTuner& tuner = tuners_[slot];
+    using Demote = EnclaveOptions::ChannelDemote;
+    const bool demote = options_.demote == Demote::kMeasure ? tuner.Next() : options_.demote == Demote::kAlways;
     if (in != data) abi::CopyAndWipe(data, in, in_len);  // else written in place (RequestRegion)
     c.call_id = values ? id | soft::kValueCall : id;
     c.length = in_len;
     c.code = 0;
-    bool spin = options_.switchless ||
-                (options_.ecall_switchless != nullptr && id < options_.ecall_count && options_.ecall_switchless[id]);
-    c.spin = spin ? 1 : 0;
+    c.flags = static_cast<uint16_t>((spin ? soft::kSwitchless : 0) | (demote ? soft::kDemote : 0));
     c.host_cpu = static_cast<uint16_t>(sched_getcpu());
-    bool woke = soft::PublishState(c, soft::Side::kHost, SlotState::kEcallRequest);
+    bool woke = soft::PublishState(c, soft::Side::kHost, SlotState::kEcallRequest, demote);
     // Adaptive: a slot thread that was asleep answers no sooner than a wake-up latency (tens of
     // microseconds on these VMs), so a sleeping call then sleeps at once instead of spinning
     // on a core the enclave may need.
     // No timeout: the reaper wakes this wait if the enclave process ends.
     soft::WaitPolicy policy{spin ? 50000u : (woke ? 0u : 2000u), 0};
+    if (!spin || woke) tuner.Disturbed();
     for (;;) {
       // The reaper may have marked the slot gone just before our last store overwrote that;
       // it sets ended_ first, so this load sees it then (both are seq_cst).
       if (ended_.load(std::memory_order_seq_cst)) return abi::WriteStatus(Ended(), out, cap, out_len);
+      bool slept = false;
       Status w = soft::WaitForState(
           c, soft::Side::kHost, policy,
           [](SlotState s) { return s == SlotState::kEcallReply || s == SlotState::kOcallRequest || s == SlotState::kGone; },
-          [this] { return Gone(); });
+          [this] { return Gone(); }, &slept);
       if (!w.ok()) return abi::WriteStatus(w, out, cap, out_len);
+      if (slept) tuner.Disturbed();
       auto state = static_cast<SlotState>(c.state.load(std::memory_order_acquire));
       if (state == SlotState::kEcallReply) break;
       if (state == SlotState::kGone) return abi::WriteStatus(Ended(), out, cap, out_len);
-      ServeOcall(slot, c, data, room);
+      tuner.Disturbed();
+      ServeOcall(slot, c, data, room, demote);
     }
     // The enclave process is trusted, but its reply still lands only within our buffer.
     size_t len = std::min<uint64_t>(c.length, std::min<uint64_t>(cap, room));
@@ -324,7 +334,7 @@ class SoftBackend : public Backend {
     return code;
   }
 
-  void ServeOcall(uint32_t slot, soft::SlotControl& c, uint8_t* data, uint64_t room) {
+  void ServeOcall(uint32_t slot, soft::SlotControl& c, uint8_t* data, uint64_t room, bool demote) {
     size_t len = std::min<uint64_t>(c.length, room);
     uint32_t id = c.call_id;
     size_t out_len = 0;
@@ -333,7 +343,7 @@ class SoftBackend : public Backend {
     int32_t code = host_->ocall(host_->ctx, slot, id, data, len, data, room, &out_len);
     c.length = std::min<uint64_t>(out_len, room);
     c.code = code;
-    soft::PublishState(c, soft::Side::kHost, SlotState::kOcallReply);
+    soft::PublishState(c, soft::Side::kHost, SlotState::kOcallReply, demote);
   }
 
   // Runs for the life of the backend, blocked on the lifeline. When the enclave process ends
@@ -407,6 +417,7 @@ class SoftBackend : public Backend {
   void* map_ = nullptr;
   size_t map_size_ = 0;
   Channel channel_;
+  std::vector<soft::HandOffTuner> tuners_;  // per slot
   int lifeline_ = -1;
   int stop_reaper_ = -1;  // eventfd: written when the backend goes
   std::thread reaper_;

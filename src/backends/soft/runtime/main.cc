@@ -403,11 +403,14 @@ Status SlotAlive() {
   return Status::Ok();
 }
 
+// SlotControl::flags of the slot's current ecall: a hint from the host, trusted for nothing.
+uint16_t Flags(uint32_t slot) { return __atomic_load_n(&g.control[slot]->flags, __ATOMIC_ACQUIRE); }
+
 // Slot threads sleep without a timeout (no timer armed per sleep, no wake-ups while idle): the
 // watchdog does the periodic checks, and the host's death ends the process through it.
 WaitPolicy Policy(uint32_t slot) {
   WaitPolicy p;
-  p.spin_ns = __atomic_load_n(&g.control[slot]->spin, __ATOMIC_ACQUIRE) == 1 ? kSpinSwitchlessNs : kSpinNs;
+  p.spin_ns = (Flags(slot) & kSwitchless) != 0 ? kSpinSwitchlessNs : kSpinNs;
   p.check_ms = 0;
   return p;
 }
@@ -456,7 +459,7 @@ bool ServeEcall(uint32_t slot) {
       c.code = code;
     }
   }
-  return PublishState(c, Side::kEnclave, SlotState::kEcallReply);
+  return PublishState(c, Side::kEnclave, SlotState::kEcallReply, (Flags(slot) & kDemote) != 0);
 }
 
 int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
@@ -477,7 +480,7 @@ int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
   c.call_id = id;
   c.length = in_len;
   c.code = 0;
-  PublishState(c, Side::kEnclave, SlotState::kOcallRequest);
+  PublishState(c, Side::kEnclave, SlotState::kOcallRequest, (Flags(slot) & kDemote) != 0);
   for (;;) {
     Status w = WaitForState(
         c, Side::kEnclave, Policy(slot),
