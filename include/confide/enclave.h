@@ -40,7 +40,7 @@ struct EnclaveOptions {
   // (CLDEMOTE). That saves a cache-line round trip when host and enclave threads run on
   // different cores, and costs one when they share a core (SMT); kMeasure lets the host time
   // both now and then and keep the faster one, per slot. kAlways and kNever are for hosts
-  // that know where their threads run (pinned). docs/soft-backend.md, "Calls".
+  // that know where their threads run (pinned). docs/soft-backend.md, "The host side".
   enum class ChannelDemote { kMeasure, kAlways, kNever };
   ChannelDemote channel_demote = ChannelDemote::kMeasure;
 };
