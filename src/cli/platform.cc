@@ -171,7 +171,8 @@ int StatusCmd(const PlatformArgs& a) {
               << (attestation == "development" ? " (self-certified; fails production policies)" : "") << "\n"
               << "  debug images:  " << flag("allow_debug", "allowed", "refused") << "\n"
               << "  memfd_secret:  " << flag("memfd_secret", "available", "NOT available") << "\n"
-              << "  enclaves:      " << text("enclaves") << "\n"
+              << "  enclaves:      " << text("enclaves") << " (" << text("orphans_killed")
+              << " killed so far, still there 2 s after their hosts let go)\n"
               << "  runtime:       " << text("runtime") << "\n";
   }
   return kExitOk;

@@ -107,7 +107,7 @@ bool PeerHungUp(int fd) {
 // A launch while its image is read and verified, off the main loop.
 struct LaunchJob {
   int client = -1;       // who asked: not served again until answered
-  std::vector<int> fds;  // image, channel, lifeline (owned)
+  std::vector<int> fds;  // image, channel, lifeline, host watch (owned)
   ucred peer{};
   bool refuse_debug = false;
   confide::Status status;  // the verifier's verdict
@@ -217,9 +217,20 @@ struct Daemon {
   DaemonOptions opt;
   std::string runtime;
   Launcher launcher;  // starts the enclave processes
-  // Live enclave processes: a pidfd the launcher made for each (readable once it ends) ->
-  // its platform connection, until that goes (-1 then).
-  std::map<int, int> enclaves;
+  // Live enclave processes, by the pidfd the launcher made for each (readable once it ends).
+  struct Running {
+    int link;        // its platform connection, until that goes (-1 then)
+    int host_watch;  // a socket whose peer its host holds, until that hangs up (-1 then)
+    uid_t uid;       // the host's user
+    // When its host went: the enclave then ends on its own (its lifeline closed too) unless
+    // it is stopped, and is killed if it still runs at this time.
+    std::optional<std::chrono::steady_clock::time_point> kill_at;
+  };
+  // A running enclave notices its host's end within its watchdog period (5 ms) and then wipes
+  // its memory; this leaves it ample time for that on a loaded machine.
+  static constexpr std::chrono::seconds kHostGoneGrace{2};
+  std::map<int, Running> enclaves;
+  uint64_t orphans_killed = 0;  // enclaves that had not ended kHostGoneGrace after their hosts
   // Keys and reports for the enclaves launched here (root: <state>/root.key). Other platform
   // features (a quoter for remote attestation) attach to it.
   std::unique_ptr<platform_services::KeyService> keys;
@@ -247,19 +258,22 @@ struct Daemon {
             {"memfd_secret", memfd_secret},
             {"runtime", runtime},
             {"enclaves", enclaves.size()},
+            {"orphans_killed", orphans_killed},
             {"launcher_pid", launcher.pid()},
             {"started", FormatRfc3339(started)}};
   }
 
   // The checks of a launch request that need no reading: a job for the verifier, or the
-  // error reply. Takes the descriptors ([image, channel, lifeline]) either way; job.peer
+  // error reply. Takes the descriptors ([image, channel, lifeline, host watch]) either way; job.peer
   // holds the client's credentials already.
   std::optional<nlohmann::json> BeginLaunch(const nlohmann::json& req, std::vector<int>& fds, LaunchJob& job) {
     auto fail = [&](const confide::Status& s) {
       closer->Close(fds, job.peer.uid);
       return ErrorReply(s);
     };
-    if (fds.size() != 3) return fail(InvalidArgument("launch needs 3 descriptors: image, channel, lifeline"));
+    if (fds.size() != 4)
+      return fail(InvalidArgument("launch needs 4 descriptors: image, channel, lifeline, host watch; got " +
+                                  std::to_string(fds.size())));
     // What is checked is what runs: only a memfd sealed against writes, shrinking and
     // growing is taken (seals cannot be removed), and it is verified where it lies. That also
     // keeps files whose reads could block (FUSE) out of the verifiers. The checks here read
@@ -274,6 +288,9 @@ struct Daemon {
     socklen_t len = sizeof domain;
     if (getsockopt(fds[2], SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX)
       return fail(InvalidArgument("the lifeline descriptor must be a Unix socket (one end of a socketpair)"));
+    if (getsockopt(fds[3], SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX)
+      return fail(InvalidArgument("the host watch descriptor must be a Unix socket (one end of a socketpair whose "
+                                  "other end the host keeps for as long as it uses the enclave)"));
     auto asked = req.find("refuse_debug");
     if (asked != req.end() && !asked->is_boolean())
       return fail(InvalidArgument("the launch request's 'refuse_debug' must be true or false"));
@@ -327,8 +344,10 @@ struct Daemon {
     // Non-blocking: an enclave that stops reading its replies must not stall the daemon.
     fcntl(platform_pair[0], F_SETFL, O_NONBLOCK);
     links[platform_pair[0]] = Link{platform_services::IdentityOf(*img), peer.uid};
+    const int host_watch = fds[3];
+    fds.pop_back();
     closer->Close(fds, peer.uid);
-    enclaves[started->pidfd] = platform_pair[0];
+    enclaves[started->pidfd] = Running{platform_pair[0], host_watch, peer.uid, std::nullopt};
     return {{"ok", true},
             {"pid", started->pid},
             {"mrenclave", HexEncode(img->mrenclave)},
@@ -353,8 +372,52 @@ struct Daemon {
     closer->Close(fd, link->second.uid);  // its queue may hold descriptors the enclave sent
     links.erase(link);
     // Its number may serve a new link once the closer got to it.
-    for (auto& [pidfd, link] : enclaves)
-      if (link == fd) link = -1;
+    for (auto& [pidfd, e] : enclaves)
+      if (e.link == fd) e.link = -1;
+  }
+
+  // The host of the enclave behind `pidfd` ended, or let go of it: a stopped enclave process
+  // would not notice, so it is killed unless it has ended by kill_at.
+  void HostGone(int pidfd) {
+    auto e = enclaves.find(pidfd);
+    if (e == enclaves.end() || e->second.host_watch < 0) return;
+    closer->Close(e->second.host_watch, e->second.uid);
+    e->second.host_watch = -1;
+    e->second.kill_at = std::chrono::steady_clock::now() + kHostGoneGrace;
+  }
+
+  // Kills the enclaves whose hosts went more than kHostGoneGrace ago; returns how long poll may
+  // wait for the next one (-1: no limit).
+  int KillOrphans() {
+    const auto now = std::chrono::steady_clock::now();
+    int wait_ms = -1;
+    for (auto& [pidfd, e] : enclaves) {
+      if (!e.kill_at) continue;
+      if (*e.kill_at <= now) {
+        // SIGKILL ends a stopped process too; its pidfd turns readable and Ended follows.
+        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0) ++orphans_killed;
+        e.kill_at.reset();
+        continue;
+      }
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*e.kill_at - now).count();
+      if (wait_ms < 0 || left < wait_ms) wait_ms = static_cast<int>(left);
+    }
+    return wait_ms;
+  }
+
+  // Before the daemon goes, the enclaves whose hosts are gone (all of them when `hosts_gone`:
+  // a private daemon ends because its host did) get the same grace and the same end.
+  void EndOrphans(bool hosts_gone) {
+    for (auto& [pidfd, e] : enclaves)
+      if (e.host_watch >= 0 && (hosts_gone || PeerHungUp(e.host_watch))) HostGone(pidfd);
+    for (int wait_ms; (wait_ms = KillOrphans()) >= 0;) {
+      std::vector<pollfd> waiting;
+      for (const auto& [pidfd, e] : enclaves)
+        if (e.kill_at) waiting.push_back({pidfd, POLLIN, 0});
+      if (poll(waiting.data(), waiting.size(), wait_ms) < 0 && errno != EINTR) return;
+      for (const pollfd& p : waiting)
+        if (p.revents != 0) Ended(p.fd);
+    }
   }
 
   // The enclave process behind `pidfd` ended. Its link goes with it, even where a copy of the
@@ -363,7 +426,8 @@ struct Daemon {
   void Ended(int pidfd) {
     auto e = enclaves.find(pidfd);
     if (e == enclaves.end()) return;
-    if (e->second >= 0) DropLink(e->second);
+    if (e->second.link >= 0) DropLink(e->second.link);
+    closer->Close(e->second.host_watch, e->second.uid);
     close(pidfd);
     enclaves.erase(e);
   }
@@ -608,14 +672,15 @@ Status RunDaemon(const DaemonOptions& options) {
   std::map<uid_t, int> launching;  // users with launches in flight -> how many
   std::vector<int> clients;
   bool running = true;
+  bool host_ended = false;  // a private daemon's host
   // Out of descriptors, the listener rests until then (accepting would fail at once again).
   std::optional<std::chrono::steady_clock::time_point> listen_again;
   while (running) {
-    int timeout_ms = -1;
+    int timeout_ms = d.KillOrphans();
     if (listen_again) {
       auto left = std::chrono::ceil<std::chrono::milliseconds>(*listen_again - std::chrono::steady_clock::now());
       if (left.count() <= 0) listen_again.reset();
-      else timeout_ms = static_cast<int>(left.count());
+      else if (timeout_ms < 0 || left.count() < timeout_ms) timeout_ms = static_cast<int>(left.count());
     }
     std::vector<pollfd> pfds{{listen_again ? -1 : listener, POLLIN, 0}, {sigfd, POLLIN, 0},
                              {options.watch_fd, POLLIN, 0}, {verifier.ready_fd(), POLLIN, 0}};
@@ -623,9 +688,21 @@ Status RunDaemon(const DaemonOptions& options) {
     const size_t first_link = pfds.size();
     for (const auto& [fd, link] : d.links) pfds.push_back({fd, POLLIN, 0});
     const size_t first_enclave = pfds.size();
-    for (const auto& [pidfd, link] : d.enclaves) pfds.push_back({pidfd, POLLIN, 0});
+    for (const auto& [pidfd, e] : d.enclaves) pfds.push_back({pidfd, POLLIN, 0});
+    // Only the hang-up counts (poll reports it unasked): nothing is read from a host watch, so
+    // what a host sends there cannot keep this loop busy.
+    const size_t first_watch = pfds.size();
+    std::vector<int> watched;  // pidfds, by host watch
+    for (const auto& [pidfd, e] : d.enclaves)
+      if (e.host_watch >= 0) {
+        pfds.push_back({e.host_watch, 0, 0});
+        watched.push_back(pidfd);
+      }
     if (poll(pfds.data(), pfds.size(), timeout_ms) < 0 && errno != EINTR) break;
-    if (options.watch_fd >= 0 && (pfds[2].revents & (POLLIN | POLLHUP | POLLERR))) break;
+    if (options.watch_fd >= 0 && (pfds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      host_ended = true;
+      break;
+    }
     if (pfds[1].revents & POLLIN) {
       signalfd_siginfo si;
       while (read(sigfd, &si, sizeof si) == sizeof si) {
@@ -641,7 +718,9 @@ Status RunDaemon(const DaemonOptions& options) {
     }
     for (size_t i = first_link; i < first_enclave; ++i)
       if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) d.ServePlatform(pfds[i].fd);
-    for (size_t i = first_enclave; i < pfds.size(); ++i)
+    for (size_t i = first_watch; i < pfds.size(); ++i)
+      if (pfds[i].revents != 0) d.HostGone(watched[i - first_watch]);
+    for (size_t i = first_enclave; i < first_watch; ++i)
       if (pfds[i].revents != 0) d.Ended(pfds[i].fd);
     // Client sockets do not block (accept4 above): one that does not read its replies is
     // dropped rather than stalling every other client and enclave this daemon serves.
@@ -724,6 +803,7 @@ Status RunDaemon(const DaemonOptions& options) {
     }
     clients = std::move(keep);
   }
+  d.EndOrphans(host_ended);
   for (int c : clients) closer.Close(c, PeerCredentials(c).uid);
   for (const auto& [fd, link] : d.links) closer.Close(fd, link.uid);
   close(listener);

@@ -733,8 +733,76 @@ TEST(SoftBackend, WhenTheHostDiesItsEnclaveProcessEnds) {
     enclaves = d.Status()["enclaves"].get<int>();
   }
   EXPECT_EQ(enclaves, 0) << "the enclave process outlived its host";
+  EXPECT_EQ(d.Status()["orphans_killed"], 0) << "the daemon had to end it";
   close(ready[0]);
   close(ready[1]);
+}
+
+// A stopped process runs nothing, so it cannot notice its lifeline close: the daemon, told
+// through the host watch, kills it after a grace of 2 s.
+TEST(SoftBackend, WhenTheHostDiesItsStoppedEnclaveProcessEndsToo) {
+  Daemon d;
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t host = fork();
+  ASSERT_GE(host, 0);
+  if (host == 0) {
+    auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+    int pid = e.ok() ? (*e)->process_id() : -1;
+    (void)!write(ready[1], &pid, sizeof pid);
+    pause();
+    _exit(0);
+  }
+  int pid = 0;
+  ASSERT_EQ(read(ready[0], &pid, sizeof pid), static_cast<ssize_t>(sizeof pid));
+  ASSERT_GT(pid, 0);
+  // Held to the end, so that a failed test does not leave a stopped process behind.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(pidfd, 0);
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  auto state = [pid] {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    size_t paren = line.rfind(')');
+    return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
+  };
+  for (int i = 0; i < 100 && state() != 'T'; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(state(), 'T') << "the enclave process did not stop";
+  kill(host, SIGKILL);
+  waitpid(host, nullptr, 0);
+  const auto died = std::chrono::steady_clock::now();
+  int enclaves = -1;
+  for (int i = 0; i < 500 && enclaves != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    enclaves = d.Status()["enclaves"].get<int>();
+  }
+  EXPECT_EQ(enclaves, 0) << "the stopped enclave process outlived its host";
+  EXPECT_EQ(d.Status()["orphans_killed"], 1);
+  EXPECT_GE(std::chrono::steady_clock::now() - died, std::chrono::milliseconds(1900)) << "killed before its grace";
+  syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  close(pidfd);
+  close(ready[0]);
+  close(ready[1]);
+}
+
+// The same when a living host lets go of an enclave whose process is stopped: destroying the
+// Enclave does not wait for it, and the daemon ends it after the grace.
+TEST(SoftBackend, DestroyingAnEnclaveWhoseProcessIsStoppedEndsIt) {
+  Daemon d;
+  auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, (*e)->process_id(), 0));
+  ASSERT_GE(pidfd, 0);
+  ASSERT_EQ(kill((*e)->process_id(), SIGSTOP), 0);
+  const auto start = std::chrono::steady_clock::now();
+  e->reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1)) << "destroying it waited";
+  pollfd p{pidfd, POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 10000), 1) << "the stopped enclave process outlived its Enclave";
+  EXPECT_EQ(d.Status()["orphans_killed"], 1);
+  syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  close(pidfd);
 }
 
 // One request on a connection of its own, waiting at most 5 s for the reply: a daemon that
@@ -766,14 +834,16 @@ TEST(PlatformDaemon, LaunchRunsOnlyAnImmutableMemfdAndRunsItAsItIs) {
   const uint32_t slots = 2;  // the raw enclave's NumTCS
   const size_t size = soft::ChannelSize(slots, 4096);
   // Launches with a fresh channel; once launched, waits until the enclave says it is ready.
-  auto launch = [&](int img, int lifeline) {
+  int watch[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, watch), 0);
+  auto launch = [&](int img, int lifeline, int host_watch) {
     auto chan = CreateFixedSizeMemfd(size, "test-channel");
     EXPECT_TRUE(chan.ok());
     void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, *chan, 0);
     EXPECT_NE(map, MAP_FAILED);
     soft::Channel channel(map, size);
     EXPECT_TRUE(channel.Initialise(slots, 4096).ok());
-    auto reply = AskWithin5s(d.socket(), {{"op", "launch"}}, {img, *chan, lifeline});
+    auto reply = AskWithin5s(d.socket(), {{"op", "launch"}}, {img, *chan, lifeline, host_watch});
     auto& state = channel.header().enclave_state;
     for (int i = 0; reply.ok() && reply->value("ok", false) && i < 500 &&
                     state.load() != static_cast<uint32_t>(soft::EnclaveState::kReady);
@@ -783,8 +853,8 @@ TEST(PlatformDaemon, LaunchRunsOnlyAnImmutableMemfdAndRunsItAsItIs) {
     munmap(map, size);
     return reply;
   };
-  auto refused = [&](int img, int lifeline, const std::string& why) {
-    auto r = launch(img, lifeline);
+  auto refused = [&](int img, int lifeline, const std::string& why, int host_watch = -1) {
+    auto r = launch(img, lifeline, host_watch < 0 ? watch[1] : host_watch);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ((*r)["code"], "invalid_argument") << *r;
     EXPECT_NE((*r)["error"].get<std::string>().find(why), std::string::npos) << *r;
@@ -808,12 +878,14 @@ TEST(PlatformDaemon, LaunchRunsOnlyAnImmutableMemfdAndRunsItAsItIs) {
   int pipe_ends[2];
   ASSERT_EQ(pipe2(pipe_ends, O_CLOEXEC), 0);
   refused(*sealed, pipe_ends[1], "the lifeline descriptor must be a Unix socket");
+  refused(*sealed, life[1], "the host watch descriptor must be a Unix socket", pipe_ends[1]);
   close(pipe_ends[0]);
   close(pipe_ends[1]);
   EXPECT_EQ(d.Status()["enclaves"], 0);
 
-  auto r = launch(*sealed, life[1]);
+  auto r = launch(*sealed, life[1], watch[1]);
   close(life[1]);
+  close(watch[1]);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ((*r)["ok"], true) << *r;
   int pid = r->value("pid", 0);
@@ -823,6 +895,7 @@ TEST(PlatformDaemon, LaunchRunsOnlyAnImmutableMemfdAndRunsItAsItIs) {
   ASSERT_GT(readlink(fd3.c_str(), target, sizeof target - 1), 0) << "run the soft tests as root";
   EXPECT_NE(std::string(target).find("memfd:caller-sealed"), std::string::npos) << target;
   close(life[0]);  // the enclave process ends
+  close(watch[0]);
   close(*sealed);
 }
 
@@ -852,14 +925,15 @@ TEST(PlatformDaemon, LaunchRefusesAChannelWhoseSizeIsNotSealed) {
   ASSERT_TRUE(img.ok());
   int chan = memfd_create("test-channel", MFD_CLOEXEC);
   ASSERT_EQ(ftruncate(chan, static_cast<off_t>(soft::ChannelSize(2, 4096))), 0);
-  int life[2];
+  int life[2], watch[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life), 0);
-  auto reply = platform::Request(d.socket(), {{"op", "launch"}}, {*img, chan, life[1]});
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, watch), 0);
+  auto reply = platform::Request(d.socket(), {{"op", "launch"}}, {*img, chan, life[1], watch[1]});
   EXPECT_EQ(reply.status().code(), Code::kInvalidArgument) << reply.status().ToString();
   EXPECT_NE(reply.status().message().find("not sealed against shrinking and growing"), std::string::npos)
       << reply.status().ToString();
   EXPECT_EQ(d.Status()["enclaves"], 0);
-  for (int fd : {*img, chan, life[0], life[1]}) close(fd);
+  for (int fd : {*img, chan, life[0], life[1], watch[0], watch[1]}) close(fd);
 }
 
 
@@ -878,13 +952,19 @@ TEST(PlatformDaemon, RequestsOfTheWrongShapeAreRefusedAndTheDaemonGoesOn) {
   ASSERT_TRUE(img.ok());
   auto chan = CreateFixedSizeMemfd(soft::ChannelSize(2, 4096), "test-channel");
   ASSERT_TRUE(chan.ok());
-  int life[2];
+  int life[2], watch[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life), 0);
-  r = AskWithin5s(d.socket(), {{"op", "launch"}, {"refuse_debug", "no"}}, {*img, *chan, life[1]});
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, watch), 0);
+  r = AskWithin5s(d.socket(), {{"op", "launch"}}, {*img, *chan, life[1]});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["code"], "invalid_argument");
+  EXPECT_NE((*r)["error"].get<std::string>().find("launch needs 4 descriptors: image, channel, lifeline, host watch; got 3"),
+            std::string::npos) << *r;
+  r = AskWithin5s(d.socket(), {{"op", "launch"}, {"refuse_debug", "no"}}, {*img, *chan, life[1], watch[1]});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)["code"], "invalid_argument");
   EXPECT_NE((*r)["error"].get<std::string>().find("'refuse_debug' must be true or false"), std::string::npos) << *r;
-  for (int fd : {*img, *chan, life[0], life[1]}) close(fd);
+  for (int fd : {*img, *chan, life[0], life[1], watch[0], watch[1]}) close(fd);
 
   r = AskWithin5s(d.socket(), {{"op", "status"}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -911,17 +991,17 @@ Bytes WithLargerBss(Bytes elf, uint64_t extra) {
   return elf;
 }
 
-// What a launch request carries (image, channel, lifeline) for an image slow to verify: the
+// What a launch request carries (image, channel, lifeline, host watch) for an image slow to verify: the
 // raw enclave with 768 MiB more .bss, signed Debug=1 with a new key, in a sealed memfd. It
 // takes ~0.5 s to measure here and is refused afterwards by a daemon run with --refuse-debug.
 // Closes its descriptors when it goes.
 struct SlowLaunch {
-  int image = -1, channel = -1, life[2] = {-1, -1};
+  int image = -1, channel = -1, life[2] = {-1, -1}, watch[2] = {-1, -1};
   ~SlowLaunch() {
-    for (int fd : {image, channel, life[0], life[1]})
+    for (int fd : {image, channel, life[0], life[1], watch[0], watch[1]})
       if (fd >= 0) close(fd);
   }
-  std::vector<int> fds() const { return {image, channel, life[1]}; }
+  std::vector<int> fds() const { return {image, channel, life[1], watch[1]}; }
 };
 
 Status MakeSlowLaunch(const fs::path& dir, SlowLaunch* l) {
@@ -932,7 +1012,9 @@ Status MakeSlowLaunch(const fs::path& dir, SlowLaunch* l) {
                                                      "Debug=1\nNumHeapPages=16\nNumStackPages=16\nNumTCS=2\n"));
   CONFIDE_ASSIGN_OR_RETURN(l->image, CreateSealedMemfd(big, "big-image"));
   CONFIDE_ASSIGN_OR_RETURN(l->channel, CreateFixedSizeMemfd(soft::ChannelSize(2, 4096), "test-channel"));
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l->life) != 0) return IoError("socketpair failed");
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l->life) != 0 ||
+      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l->watch) != 0)
+    return IoError("socketpair failed");
   return Status::Ok();
 }
 

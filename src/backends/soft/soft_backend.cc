@@ -164,8 +164,10 @@ class SoftBackend : public Backend {
       reaper_.join();
     }
     if (stop_reaper_ >= 0) close(stop_reaper_);
-    // Closing the lifeline tells the enclave process to wipe its memory and end.
+    // Closing the lifeline tells the enclave process to wipe its memory and end; closing the
+    // host watch tells the daemon to make sure it does (a stopped process cannot).
     if (lifeline_ >= 0) close(lifeline_);
+    if (host_watch_ >= 0) close(host_watch_);
     if (map_ != nullptr) munmap(map_, map_size_);
   }
 
@@ -203,23 +205,33 @@ class SoftBackend : public Backend {
     channel_ = Channel(map_, map_size_);
     CONFIDE_RETURN_IF_ERROR(channel_.Initialise(slots, options.slot_data_bytes));
     tuners_.resize(slots);
-    int life[2];
+    // The lifeline goes to the enclave process, the host watch to the daemon; we keep the
+    // other end of each for as long as the enclave is ours.
+    int life[2], watch[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life) != 0) {
       close(chan);
       return IoError(std::string("socketpair failed: ") + strerror(errno));
     }
     lifeline_ = life[0];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, watch) != 0) {
+      close(chan);
+      close(life[1]);
+      return IoError(std::string("socketpair failed: ") + strerror(errno));
+    }
+    host_watch_ = watch[0];
     auto image_fd = CreateSealedMemfd(signed_image, "confide-image");
     if (!image_fd.ok()) {
       close(chan);
       close(life[1]);
+      close(watch[1]);
       return image_fd.status();
     }
     auto reply = platform::Request(socket, {{"op", "launch"}, {"refuse_debug", options.refuse_debug}},
-                                   {*image_fd, chan, life[1]});
+                                   {*image_fd, chan, life[1], watch[1]});
     close(*image_fd);
     close(chan);
     close(life[1]);
+    close(watch[1]);
     if (!reply.ok()) return reply.status();
     auto pid = reply->find("pid");
     auto development = reply->find("development");
@@ -419,6 +431,7 @@ class SoftBackend : public Backend {
   Channel channel_;
   std::vector<soft::HandOffTuner> tuners_;  // per slot
   int lifeline_ = -1;
+  int host_watch_ = -1;  // its peer is the daemon's: see ~SoftBackend
   int stop_reaper_ = -1;  // eventfd: written when the backend goes
   std::thread reaper_;
   std::atomic<bool> ended_{false};  // Gone() or the reaper found the enclave lost, crashed or ended
