@@ -708,82 +708,83 @@ TEST(SoftBackend, NamedSocketWithoutADaemonIsAClearError) {
   EXPECT_NE(e.status().message().find("confide platform start"), std::string::npos);
 }
 
-TEST(SoftBackend, WhenTheHostDiesItsEnclaveProcessEnds) {
-  Daemon d;
+// A host in a process of its own: it creates a soft enclave on the test's daemon, says the
+// enclave process's pid (-1 if creation failed) and waits to be killed.
+struct ForkedHost {
+  pid_t host = -1;
+  int enclave = -1;
+};
+ForkedHost ForkHostWithEnclave() {
+  ForkedHost f;
   int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
-  pid_t host = fork();
-  ASSERT_GE(host, 0);
-  if (host == 0) {
-    auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
-    char ok = e.ok() ? 'y' : 'n';
-    (void)!write(ready[1], &ok, 1);
-    pause();
-    _exit(0);
-  }
-  char ok = 0;
-  ASSERT_EQ(read(ready[0], &ok, 1), 1);
-  ASSERT_EQ(ok, 'y');
-  EXPECT_EQ(d.Status()["enclaves"], 1);
-  kill(host, SIGKILL);
-  waitpid(host, nullptr, 0);
-  int enclaves = -1;
-  for (int i = 0; i < 100 && enclaves != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    enclaves = d.Status()["enclaves"].get<int>();
-  }
-  EXPECT_EQ(enclaves, 0) << "the enclave process outlived its host";
-  EXPECT_EQ(d.Status()["orphans_killed"], 0) << "the daemon had to end it";
-  close(ready[0]);
-  close(ready[1]);
-}
-
-// A stopped process runs nothing, so it cannot notice its lifeline close: the daemon, told
-// through the host watch, kills it after a grace of 2 s.
-TEST(SoftBackend, WhenTheHostDiesItsStoppedEnclaveProcessEndsToo) {
-  Daemon d;
-  int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
-  pid_t host = fork();
-  ASSERT_GE(host, 0);
-  if (host == 0) {
+  if (pipe(ready) != 0) return f;
+  f.host = fork();
+  if (f.host == 0) {
     auto e = Enclave::Create(RAW_ENCLAVE, kTables, Soft());
     int pid = e.ok() ? (*e)->process_id() : -1;
     (void)!write(ready[1], &pid, sizeof pid);
     pause();
     _exit(0);
   }
-  int pid = 0;
-  ASSERT_EQ(read(ready[0], &pid, sizeof pid), static_cast<ssize_t>(sizeof pid));
-  ASSERT_GT(pid, 0);
-  // Held to the end, so that a failed test does not leave a stopped process behind.
-  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  ASSERT_GE(pidfd, 0);
-  ASSERT_EQ(kill(pid, SIGSTOP), 0);
-  auto state = [pid] {
+  close(ready[1]);
+  if (f.host < 0 || read(ready[0], &f.enclave, sizeof f.enclave) != sizeof f.enclave) f.enclave = -1;
+  close(ready[0]);
+  return f;
+}
+
+// Sends SIGSTOP and waits (up to 1 s) until the process is stopped.
+bool Stop(pid_t pid) {
+  if (kill(pid, SIGSTOP) != 0) return false;
+  for (int i = 0; i < 100; ++i) {
     std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
     std::string line;
     std::getline(stat, line);
-    size_t paren = line.rfind(')');
-    return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
-  };
-  for (int i = 0; i < 100 && state() != 'T'; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_EQ(state(), 'T') << "the enclave process did not stop";
-  kill(host, SIGKILL);
-  waitpid(host, nullptr, 0);
-  const auto died = std::chrono::steady_clock::now();
-  int enclaves = -1;
-  for (int i = 0; i < 500 && enclaves != 0; ++i) {
+    size_t paren = line.rfind(')');  // the state follows the command name, which may hold anything
+    if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'T') return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// The daemon's count of live enclave processes, once it is 0 or `ms` have passed.
+int EnclavesWithin(Daemon& d, int ms) {
+  int enclaves = d.Status()["enclaves"].get<int>();
+  for (int waited = 0; enclaves != 0 && waited < ms; waited += 20) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     enclaves = d.Status()["enclaves"].get<int>();
   }
-  EXPECT_EQ(enclaves, 0) << "the stopped enclave process outlived its host";
+  return enclaves;
+}
+
+TEST(SoftBackend, WhenTheHostDiesItsEnclaveProcessEnds) {
+  Daemon d;
+  ForkedHost f = ForkHostWithEnclave();
+  ASSERT_GT(f.enclave, 0);
+  EXPECT_EQ(d.Status()["enclaves"], 1);
+  kill(f.host, SIGKILL);
+  waitpid(f.host, nullptr, 0);
+  EXPECT_EQ(EnclavesWithin(d, 2000), 0) << "the enclave process outlived its host";
+  EXPECT_EQ(d.Status()["orphans_killed"], 0) << "the daemon had to end it";
+}
+
+// A stopped process runs nothing, so it cannot notice its lifeline close: the daemon, told
+// through the host watch, kills it after a grace of 2 s.
+TEST(SoftBackend, WhenTheHostDiesItsStoppedEnclaveProcessEndsToo) {
+  Daemon d;
+  ForkedHost f = ForkHostWithEnclave();
+  ASSERT_GT(f.enclave, 0);
+  // Held to the end, so that a failed test does not leave a stopped process behind.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, f.enclave, 0));
+  ASSERT_GE(pidfd, 0);
+  ASSERT_TRUE(Stop(f.enclave));
+  kill(f.host, SIGKILL);
+  waitpid(f.host, nullptr, 0);
+  const auto died = std::chrono::steady_clock::now();
+  EXPECT_EQ(EnclavesWithin(d, 10000), 0) << "the stopped enclave process outlived its host";
   EXPECT_EQ(d.Status()["orphans_killed"], 1);
   EXPECT_GE(std::chrono::steady_clock::now() - died, std::chrono::milliseconds(1900)) << "killed before its grace";
   syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
   close(pidfd);
-  close(ready[0]);
-  close(ready[1]);
 }
 
 // The same when a living host lets go of an enclave whose process is stopped: destroying the
@@ -794,7 +795,7 @@ TEST(SoftBackend, DestroyingAnEnclaveWhoseProcessIsStoppedEndsIt) {
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, (*e)->process_id(), 0));
   ASSERT_GE(pidfd, 0);
-  ASSERT_EQ(kill((*e)->process_id(), SIGSTOP), 0);
+  ASSERT_TRUE(Stop((*e)->process_id()));
   const auto start = std::chrono::steady_clock::now();
   e->reset();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1)) << "destroying it waited";
