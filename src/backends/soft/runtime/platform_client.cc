@@ -45,10 +45,12 @@ int32_t PlatformCall(void*, const uint8_t* request, size_t request_len, uint8_t*
   }
   do n = read(kPlatformFd, out, out_cap);
   while (n < 0 && errno == EINTR);
+  // A daemon that closes with our request still unread resets the connection instead of
+  // ending it: gone just the same.
   if (n <= 0)
     return Fail(Code::kUnavailable,
-                n == 0 ? std::string(kDaemonGone)
-                       : std::string("reading the platform daemon's reply failed: ") + strerror(errno),
+                n == 0 || errno == ECONNRESET ? std::string(kDaemonGone)
+                                              : std::string("reading the platform daemon's reply failed: ") + strerror(errno),
                 out, out_cap, out_len);
   *out_len = static_cast<size_t>(n);
   return 0;
