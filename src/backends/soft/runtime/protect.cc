@@ -303,6 +303,10 @@ bool InstallSeccomp(char* err, size_t err_size) {
   if (rc == 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvfrom), 2, scmp_arg_cmp{0, SCMP_CMP_EQ, kLifelineFd, 0},
                           scmp_arg_cmp{3, SCMP_CMP_EQ, MSG_PEEK | MSG_DONTWAIT, 0});
+  // The calling thread's own CPU mask only (pid 0): a slot thread leaves its host's CPU
+  // (LeaveCpu in main.cc).
+  if (rc == 0)
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_setaffinity), 1, scmp_arg_cmp{0, SCMP_CMP_EQ, 0, 0});
   // abort()/raise() signal only this process.
   if (rc == 0)
     rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
