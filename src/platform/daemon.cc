@@ -288,9 +288,14 @@ struct Daemon {
     socklen_t len = sizeof domain;
     if (getsockopt(fds[2], SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX)
       return fail(InvalidArgument("the lifeline descriptor must be a Unix socket (one end of a socketpair)"));
-    if (getsockopt(fds[3], SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX)
-      return fail(InvalidArgument("the host watch descriptor must be a Unix socket (one end of a socketpair whose "
-                                  "other end the host keeps for as long as it uses the enclave)"));
+    // Connection-oriented: only then does the host's close show here as a hang-up.
+    int type = 0;
+    socklen_t type_len = sizeof type;
+    if (getsockopt(fds[3], SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX ||
+        getsockopt(fds[3], SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 ||
+        (type != SOCK_STREAM && type != SOCK_SEQPACKET))
+      return fail(InvalidArgument("the host watch descriptor must be a stream or seqpacket Unix socket (one end of a "
+                                  "socketpair whose other end the host keeps for as long as it uses the enclave)"));
     auto asked = req.find("refuse_debug");
     if (asked != req.end() && !asked->is_boolean())
       return fail(InvalidArgument("the launch request's 'refuse_debug' must be true or false"));
@@ -394,8 +399,11 @@ struct Daemon {
     for (auto& [pidfd, e] : enclaves) {
       if (!e.kill_at) continue;
       if (*e.kill_at <= now) {
-        // SIGKILL ends a stopped process too; its pidfd turns readable and Ended follows.
-        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0) ++orphans_killed;
+        // SIGKILL ends a stopped process too; its pidfd turns readable and Ended follows. One
+        // that has ended already (readable, not yet handled) is not counted.
+        pollfd ended{pidfd, POLLIN, 0};
+        if (poll(&ended, 1, 0) == 0 && syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0)
+          ++orphans_killed;
         e.kill_at.reset();
         continue;
       }
@@ -803,12 +811,13 @@ Status RunDaemon(const DaemonOptions& options) {
     }
     clients = std::move(keep);
   }
-  d.EndOrphans(host_ended);
   for (int c : clients) closer.Close(c, PeerCredentials(c).uid);
   for (const auto& [fd, link] : d.links) closer.Close(fd, link.uid);
   close(listener);
   close(sigfd);
   unlink(options.socket_path.c_str());
+  // No longer reachable, so nobody waits on it meanwhile (up to kHostGoneGrace).
+  d.EndOrphans(host_ended);
   return Status::Ok();
 }
 

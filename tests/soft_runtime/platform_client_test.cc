@@ -27,9 +27,15 @@ struct Outcome {
   std::string message;
 };
 Outcome CallWith(const std::function<void(int)>& daemon) {
-  int s[2];
-  EXPECT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s), 0);
+  // Whatever this process had at the platform descriptor is set aside first; the pair is made
+  // above it, so that neither end is that descriptor.
   const int saved = fcntl(kPlatformFd, F_DUPFD_CLOEXEC, 100);  // -1 when nothing was there
+  int made[2], s[2];
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, made), 0);
+  for (int i : {0, 1}) {
+    s[i] = fcntl(made[i], F_DUPFD_CLOEXEC, 100);
+    close(made[i]);
+  }
   EXPECT_EQ(dup2(s[0], kPlatformFd), kPlatformFd);
   close(s[0]);
   std::thread peer(daemon, s[1]);
