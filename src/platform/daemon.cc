@@ -104,6 +104,15 @@ bool PeerHungUp(int fd) {
   return ready < 0 || (ready == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) != 0);
 }
 
+// Whether `fd` is a Unix socket, and with `connected_type` a stream or seqpacket one.
+bool UnixSocket(int fd, bool connected_type) {
+  int domain = 0, type = 0;
+  socklen_t domain_len = sizeof domain, type_len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &domain_len) != 0 || domain != AF_UNIX) return false;
+  if (!connected_type) return true;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && (type == SOCK_STREAM || type == SOCK_SEQPACKET);
+}
+
 // A launch while its image is read and verified, off the main loop.
 struct LaunchJob {
   int client = -1;       // who asked: not served again until answered
@@ -284,16 +293,10 @@ struct Daemon {
       return fail(InvalidArgument("the enclave image must be handed over as a memfd sealed against writes, "
                                   "shrinking and growing (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW), as the host "
                                   "library does; not as a file on disk, an unsealed memfd or another kind of descriptor"));
-    int domain = 0;
-    socklen_t len = sizeof domain;
-    if (getsockopt(fds[2], SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX)
+    if (!UnixSocket(fds[2], false))
       return fail(InvalidArgument("the lifeline descriptor must be a Unix socket (one end of a socketpair)"));
     // Connection-oriented: only then does the host's close show here as a hang-up.
-    int type = 0;
-    socklen_t type_len = sizeof type;
-    if (getsockopt(fds[3], SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX ||
-        getsockopt(fds[3], SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 ||
-        (type != SOCK_STREAM && type != SOCK_SEQPACKET))
+    if (!UnixSocket(fds[3], true))
       return fail(InvalidArgument("the host watch descriptor must be a stream or seqpacket Unix socket (one end of a "
                                   "socketpair whose other end the host keeps for as long as it uses the enclave)"));
     auto asked = req.find("refuse_debug");

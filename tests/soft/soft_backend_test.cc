@@ -472,18 +472,25 @@ TEST(SoftBackend, EveryChannelDemoteChoiceCarriesCalls) {
   }
 }
 
-// The CPU `tid` (a thread of any process) last ran on, from /proc; -1 if unreadable.
-int CpuOf(pid_t tid) {
-  std::ifstream stat("/proc/" + std::to_string(tid) + "/stat");
+// Field `n` of /proc/ID/stat for a process or thread, numbered as in proc(5) (3: state,
+// 39: processor); empty if unreadable.
+std::string StatField(pid_t id, int n) {
+  std::ifstream stat("/proc/" + std::to_string(id) + "/stat");
   std::string line;
   std::getline(stat, line);
   size_t paren = line.rfind(')');  // the command name before it may hold anything
-  if (paren == std::string::npos) return -1;
+  if (paren == std::string::npos || paren + 2 > line.size()) return "";
   std::istringstream fields(line.substr(paren + 2));
   std::string field;
-  for (int i = 3; i <= 39 && fields >> field; ++i)  // field 39: processor
-    if (i == 39) return std::stoi(field);
-  return -1;
+  for (int i = 3; fields >> field; ++i)
+    if (i == n) return field;
+  return "";
+}
+
+// The CPU `tid` (a thread of any process) last ran on; -1 if unreadable.
+int CpuOf(pid_t tid) {
+  const std::string cpu = StatField(tid, 39);
+  return cpu.empty() ? -1 : std::stoi(cpu);
 }
 
 // The kernel's wake-up placement can put a switchless slot thread on its host's CPU. There it
@@ -816,11 +823,7 @@ struct ForkedHost {
 bool Stop(pid_t pid) {
   if (kill(pid, SIGSTOP) != 0) return false;
   for (int i = 0; i < 100; ++i) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    size_t paren = line.rfind(')');  // the state follows the command name, which may hold anything
-    if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'T') return true;
+    if (StatField(pid, 3) == "T") return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
