@@ -1,9 +1,11 @@
-// HandOffTuner's choice, on a clock the test drives: each call costs what the test says the
-// cache line costs under the choice it was sent with, so a trial sees exactly that.
+// HandOffTuner's choices, on a clock the test drives: each call costs what the test says the
+// cache line costs under the choice it was sent with (demote or not, and its hot line), so a
+// trial sees exactly that.
 #include "backends/soft/hand_off_tuner.h"
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 
 namespace confide::soft {
@@ -15,65 +17,73 @@ uint64_t FakeClock() { return g_now; }
 struct Costs {
   uint64_t with = 100;     // a call sent with demote
   uint64_t without = 100;  // a call sent without
+  std::array<uint64_t, kHotLines> line{};  // added for a call on each hot line
 };
 
-constexpr uint32_t kUntilFirstDecision = HandOffTuner::kFirstTrial + HandOffTuner::kTrialCalls + 1;
+Costs Lines(std::array<uint64_t, kHotLines> line) { return {100, 100, line}; }
+
+using T = HandOffTuner;
+// A trial is a line trial and then a demote trial; each decides at the Next() after it.
+constexpr uint32_t kPair = T::kLineTrialCalls + T::kTrialCalls;
+constexpr uint32_t kUntilFirstLineDecision = T::kFirstTrial + T::kLineTrialCalls + 1;
+constexpr uint32_t kUntilFirstDecision = T::kFirstTrial + kPair + 1;
 
 // Runs `calls` calls; returns how many were sent with demote.
 uint32_t Calls(HandOffTuner& t, uint32_t calls, Costs costs) {
   uint32_t demoted = 0;
   for (uint32_t i = 0; i < calls; ++i) {
-    bool d = t.Next();
-    demoted += d;
-    g_now += d ? costs.with : costs.without;
+    HandOffTuner::Choice c = t.Next();
+    demoted += c.demote;
+    g_now += (c.demote ? costs.with : costs.without) + costs.line[c.line];
   }
   return demoted;
 }
 
 TEST(HandOffTuner, KeepsDemotingWhileThatIsCheaper) {
   HandOffTuner t(true, FakeClock);
-  uint32_t demoted = Calls(t, 3 * HandOffTuner::kPeriod, {100, 150});
+  uint32_t demoted = Calls(t, 3 * T::kPeriod, {100, 150});
   EXPECT_TRUE(t.demote());
-  // Only the trials' other half went without: three trials so far.
-  EXPECT_EQ(demoted, 3 * HandOffTuner::kPeriod - 3 * HandOffTuner::kTrialCalls / 2);
+  // Only the demote trials' other half went without: three so far (from calls 512, 17,664 and
+  // 34,816), none of them sooner than kPeriod (the clock never went kStaleCycles without one).
+  EXPECT_EQ(demoted, 3 * T::kPeriod - 3 * T::kTrialCalls / 2);
 }
 
 TEST(HandOffTuner, SwitchesAfterOneTrialAndBackWhenThePlacementChanges) {
   HandOffTuner t(true, FakeClock);
-  Calls(t, HandOffTuner::kFirstTrial, {100, 60});
-  EXPECT_TRUE(t.demote()) << "no trial yet";
-  Calls(t, kUntilFirstDecision - HandOffTuner::kFirstTrial, {100, 60});
+  Calls(t, T::kFirstTrial + T::kLineTrialCalls, {100, 60});
+  EXPECT_TRUE(t.demote()) << "no demote trial yet";
+  Calls(t, T::kTrialCalls + 1, {100, 60});
   EXPECT_FALSE(t.demote()) << "siblings sharing L1 and L2: demoting only costs";
   // Between trials every call follows the choice.
-  EXPECT_EQ(Calls(t, HandOffTuner::kPeriod - HandOffTuner::kTrialCalls - 1, {100, 60}), 0u);
-  // The threads move to separate cores: the next trial switches back.
-  Calls(t, HandOffTuner::kPeriod, {60, 100});
+  EXPECT_EQ(Calls(t, T::kPeriod, {100, 60}), 0u);
+  // The threads move to separate cores: the next demote trial switches back.
+  Calls(t, kPair + 1, {60, 100});
   EXPECT_TRUE(t.demote());
 }
 
-TEST(HandOffTuner, TrialsAlternateBetweenTheChoicesInBlocks) {
+TEST(HandOffTuner, DemoteTrialsAlternateBetweenTheChoicesInBlocks) {
   HandOffTuner t(true, FakeClock);
-  Calls(t, HandOffTuner::kFirstTrial, {});
-  for (uint32_t b = 0; b < HandOffTuner::kBlocks; ++b)
-    for (uint32_t i = 0; i < HandOffTuner::kBlock; ++i)
-      ASSERT_EQ(t.Next(), b % 2 == 1) << "block " << b << ", call " << i;  // the other choice first
+  Calls(t, T::kFirstTrial + T::kLineTrialCalls, {});
+  for (uint32_t b = 0; b < T::kBlocks; ++b)
+    for (uint32_t i = 0; i < T::kBlock; ++i)
+      ASSERT_EQ(t.Next().demote, b % 2 == 1) << "block " << b << ", call " << i;  // the other choice first
 }
 
 TEST(HandOffTuner, ADifferenceWithinTheMarginChangesNothing) {
   HandOffTuner t(true, FakeClock);
-  Calls(t, 4 * HandOffTuner::kPeriod, {100, 97});
+  Calls(t, 4 * T::kPeriod, {100, 97});
   EXPECT_TRUE(t.demote());
 }
 
 TEST(HandOffTuner, OneSlowBlockDoesNotDecide) {
   // A preempted block (the VM took the CPU away) is one sample of eight: the median ignores it.
   HandOffTuner t(true, FakeClock);
-  Calls(t, HandOffTuner::kFirstTrial, {100, 150});
+  Calls(t, T::kFirstTrial + T::kLineTrialCalls, {100, 150});
   bool slowed = false;
-  for (uint32_t i = 0; i < HandOffTuner::kTrialCalls + 1; ++i) {
-    bool d = t.Next();
+  for (uint32_t i = 0; i < T::kTrialCalls + 1; ++i) {
+    bool d = t.Next().demote;
     g_now += d ? 100 : 150;
-    if (d && !slowed && i > HandOffTuner::kBlock) {  // inside a demoting block
+    if (d && !slowed && i > T::kBlock) {  // inside a demoting block
       g_now += 1000000;
       slowed = true;
     }
@@ -86,12 +96,88 @@ TEST(HandOffTuner, DisturbedCallsTellNothing) {
   // Every call without demote slept or served an ocall: their blocks are not compared, so the
   // tuner keeps its choice even though their clock time looked short.
   HandOffTuner t(true, FakeClock);
-  for (uint32_t i = 0; i < 2 * HandOffTuner::kPeriod; ++i) {
-    bool d = t.Next();
+  for (uint32_t i = 0; i < 2 * T::kPeriod; ++i) {
+    bool d = t.Next().demote;
     g_now += d ? 100 : 10;
     if (!d) t.Disturbed();
   }
   EXPECT_TRUE(t.demote());
+}
+
+TEST(HandOffTuner, MovesToTheFastestLineAndStaysThereBetweenTrials) {
+  HandOffTuner t(true, FakeClock);
+  Costs costs = Lines({30, 30, 30, 30, 30, 0, 30, 30});
+  Calls(t, T::kFirstTrial, costs);
+  EXPECT_EQ(t.line(), 0u);
+  Calls(t, T::kLineTrialCalls + 1, costs);
+  EXPECT_EQ(t.line(), 5u);
+  // The demote trial that follows, and the calls after it, all go on line 5.
+  for (uint32_t i = 0; i < T::kTrialCalls + T::kPeriod - 1; ++i) ASSERT_EQ(t.Next().line, 5u) << "call " << i;
+}
+
+TEST(HandOffTuner, ALineTrialVisitsEveryLineInBlocksAndKeepsTheDemoteChoice) {
+  HandOffTuner t(true, FakeClock);
+  Calls(t, T::kFirstTrial, {});
+  std::array<uint32_t, kHotLines> visits{};
+  for (uint32_t b = 0; b < T::kLineTrialCalls / T::kLineBlock; ++b) {
+    HandOffTuner::Choice first = t.Next();
+    ASSERT_TRUE(first.demote);
+    ASSERT_LT(first.line, kHotLines);
+    ++visits[first.line];
+    for (uint32_t i = 1; i < T::kLineBlock; ++i) {
+      HandOffTuner::Choice c = t.Next();
+      ASSERT_EQ(c.line, first.line) << "block " << b << ", call " << i;
+      ASSERT_TRUE(c.demote);
+    }
+  }
+  for (uint32_t line = 0; line < kHotLines; ++line) EXPECT_EQ(visits[line], T::kLineRounds) << line;
+}
+
+TEST(HandOffTuner, ALineWithinTheMarginChangesNothing) {
+  HandOffTuner t(true, FakeClock);
+  Calls(t, kUntilFirstLineDecision, Lines({3, 3, 3, 0, 3, 3, 3, 3}));
+  EXPECT_EQ(t.line(), 0u);
+}
+
+TEST(HandOffTuner, FollowsTheFastestLineWhenThePlacementChanges) {
+  HandOffTuner t(true, FakeClock);
+  Calls(t, kUntilFirstLineDecision, Lines({40, 40, 40, 40, 40, 40, 0, 40}));
+  EXPECT_EQ(t.line(), 6u);
+  // The threads move to other cores, for which line 2 is the nearest: the next line trial goes.
+  Calls(t, T::kTrialCalls + T::kPeriod + T::kLineTrialCalls + 1, Lines({40, 40, 0, 40, 40, 40, 40, 40}));
+  EXPECT_EQ(t.line(), 2u);
+}
+
+TEST(HandOffTuner, DisturbedLineBlocksTellNothing) {
+  // Line 4 looks fastest, but each of its blocks had a sleep or an ocall.
+  HandOffTuner t(true, FakeClock);
+  for (uint32_t i = 0; i < kUntilFirstLineDecision; ++i) {
+    HandOffTuner::Choice c = t.Next();
+    g_now += c.line == 4 ? 10 : 100;
+    if (c.line == 4) t.Disturbed();
+  }
+  EXPECT_EQ(t.line(), 0u);
+}
+
+// Where the calls come in bursts, a trial kPeriod calls later may be long out of date: after a
+// pause of kStaleCycles the next trial comes within kCheckEvery calls.
+TEST(HandOffTuner, ATrialComesSoonerAfterAPause) {
+  HandOffTuner t(true, FakeClock);
+  Costs costs = Lines({30, 30, 30, 30, 30, 0, 30, 30});
+  Calls(t, kUntilFirstDecision, costs);
+  ASSERT_EQ(t.line(), 5u);
+  auto calls_until_a_trial = [&](uint32_t limit) {
+    for (uint32_t i = 0; i < limit; ++i)
+      if (t.Next().line != 5u) return i;
+    return limit;
+  };
+  // Without a pause, no trial for the whole period (its first line block is line 0's).
+  EXPECT_EQ(calls_until_a_trial(T::kPeriod - 1), T::kPeriod - 1);
+  t = HandOffTuner(true, FakeClock);
+  Calls(t, kUntilFirstDecision, costs);
+  Calls(t, 100, costs);
+  g_now += T::kStaleCycles;
+  EXPECT_LE(calls_until_a_trial(T::kPeriod), T::kCheckEvery);
 }
 
 TEST(HandOffTuner, TheRealClockAdvances) {

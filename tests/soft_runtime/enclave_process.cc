@@ -95,6 +95,7 @@ std::unique_ptr<EnclaveProcess> EnclaveProcess::Launch(const std::string& path, 
   e->map_ = mmap(nullptr, e->map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, chan, 0);
   e->channel_ = Channel(e->map_, e->map_size_);
   if (!e->channel_.Initialise(o.slots, o.slot_bytes).ok()) return nullptr;
+  e->lines_.assign(o.slots, 0);
   int life[2], plat[2], err[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, life) != 0) return nullptr;
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, plat) != 0) return nullptr;
@@ -224,8 +225,8 @@ Status EnclaveProcess::Alive() {
 
 Result<Bytes> EnclaveProcess::Call(uint32_t slot, uint32_t id, const Bytes& frame, const OcallHandler& ocall) {
   CONFIDE_RETURN_IF_ERROR(Alive());
-  SlotControl& c = channel_.control(slot);
-  uint8_t* data = channel_.data(slot);
+  SlotControl& c = channel_.control(slot, lines_[slot]);
+  uint8_t* data = channel_.data(slot, lines_[slot]);
   std::memcpy(data, frame.data(), frame.size());
   c.call_id = id;
   c.length = frame.size();
@@ -252,6 +253,19 @@ Result<Bytes> EnclaveProcess::Call(uint32_t slot, uint32_t id, const Bytes& fram
   PublishState(c, Side::kHost, SlotState::kIdle, false);
   if (code != 0) return Status(static_cast<Code>(code), ToString(out));
   return out;
+}
+
+void EnclaveProcess::Move(uint32_t slot, uint32_t line) {
+  SlotControl& old = channel_.control(slot, lines_[slot]);
+  if (line < kHotLines) {
+    SlotControl& next = channel_.control(slot, line);
+    next.enclave_sleeping.store(0);
+    next.host_sleeping.store(0);
+    next.state.store(static_cast<uint32_t>(SlotState::kIdle));
+    lines_[slot] = line;
+  }
+  old.call_id = line;
+  PublishState(old, Side::kHost, SlotState::kMove, false);
 }
 
 }  // namespace confide::soft::testing

@@ -43,8 +43,12 @@ class EnclaveProcess {
   EnclaveState state() const;
   std::string reason() const;
 
-  // One ecall; a non-zero code comes back as a Status with the enclave's message.
+  // One ecall, on the slot's current hot line; a non-zero code comes back as a Status with the
+  // enclave's message.
   Result<Bytes> Call(uint32_t slot, uint32_t id, const Bytes& frame, const OcallHandler& ocall = nullptr);
+  // Moves the slot's hot line between calls, as SoftBackend does (kMove), without waiting.
+  void Move(uint32_t slot, uint32_t line);
+  uint32_t line(uint32_t slot) const { return lines_[slot]; }
 
   // Waits for the process to end; returns the wait status, or -1 on timeout.
   int WaitExit(int timeout_ms);
@@ -66,6 +70,7 @@ class EnclaveProcess {
   void* map_ = nullptr;
   size_t map_size_ = 0;
   Channel channel_;
+  std::vector<uint32_t> lines_;  // each slot's hot line
   bool reaped_ = false;
   int exit_status_ = 0;
   std::string err_;

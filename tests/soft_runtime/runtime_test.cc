@@ -98,6 +98,51 @@ TEST(SoftRuntime, EchoRoundTrip) {
   EXPECT_TRUE(e->Call(1, kEcho, w2.Finish()).ok());
 }
 
+// Echoes `text` through `slot`; returns what came back, or the error.
+std::string Echo(EnclaveProcess& e, uint32_t slot, const std::string& text) {
+  FrameWriter w;
+  w.Buffer(text.c_str(), text.size() + 1);
+  auto r = e.Call(slot, kEcho, w.Finish());
+  if (!r.ok()) return r.status().ToString();
+  auto v = FrameView::Parse(*r, "echo reply");
+  ByteSpan b;
+  if (!v.ok() || !v->GetBuffer(0, "text", text.size() + 1, false, &b).ok()) return "a malformed reply";
+  return std::string(reinterpret_cast<const char*>(b.data()));
+}
+
+// The host moves a slot's hot line between calls (kMove, HandOffTuner); the slot thread follows
+// to every place, and calls with frames longer than the line go on working there.
+TEST(SoftRuntime, CallsFollowTheirSlotToEveryHotLine) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  const std::string text(700, 'h');  // reaches past the next line's place
+  for (uint32_t line : {1u, 7u, 3u, 0u, 5u}) {
+    e->Move(1, line);
+    EXPECT_EQ(Echo(*e, 1, text), text) << "line " << line;
+    // The reply came on the new line, and the request was taken from there.
+    EXPECT_EQ(e->channel().control(1, line).state.load(), static_cast<uint32_t>(SlotState::kIdle));
+  }
+  // Slot 0 never moved and still serves.
+  EXPECT_EQ(Echo(*e, 0, "slot 0"), "slot 0");
+}
+
+TEST(SoftRuntime, AMoveOutOfRangeIsRefusedAndTheSlotStays) {
+  auto e = Start();
+  ASSERT_NE(e, nullptr);
+  e->Move(1, 2);
+  e->Move(1, kHotLines);  // answered on line 2, which the slot keeps
+  SlotControl& c = e->channel().control(1, 2);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (c.state.load() != static_cast<uint32_t>(SlotState::kEcallReply) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(c.state.load(), static_cast<uint32_t>(SlotState::kEcallReply));
+  EXPECT_EQ(c.code, static_cast<int32_t>(Code::kInvalidArgument));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(e->channel().data(1, 2)), c.length),
+            "the host moved a call channel slot to a hot line out of range");
+  EXPECT_EQ(e->state(), EnclaveState::kReady);
+  EXPECT_EQ(Echo(*e, 1, "still here"), "still here");
+}
+
 TEST(SoftRuntime, PrivateEcallRefusedAtTopLevel) {
   auto e = Start();
   ASSERT_NE(e, nullptr);

@@ -14,7 +14,10 @@ namespace {
 constexpr size_t kHeaderBytes = (sizeof(ChannelHeader) + 63) & ~size_t{63};
 constexpr size_t kControlBytes = sizeof(SlotControl);
 
-size_t SlotStride(uint64_t data_bytes) { return (kControlBytes + data_bytes + 63) & ~uint64_t{63}; }
+// Room for the hot line at its last place and the data area after it.
+size_t SlotStride(uint64_t data_bytes) {
+  return ((kHotLines - 1) * kHotLineStride + kControlBytes + data_bytes + 63) & ~uint64_t{63};
+}
 
 }  // namespace
 
@@ -65,12 +68,13 @@ Status Channel::Validate() {
   return Status::Ok();
 }
 
-SlotControl& Channel::control(uint32_t slot) const {
-  return *reinterpret_cast<SlotControl*>(base_ + kHeaderBytes + slot * SlotStride(slot_data_bytes()));
+SlotControl& Channel::control(uint32_t slot, uint32_t line) const {
+  return *reinterpret_cast<SlotControl*>(base_ + kHeaderBytes + slot * SlotStride(slot_data_bytes()) +
+                                         line * kHotLineStride);
 }
 
-uint8_t* Channel::data(uint32_t slot) const {
-  return base_ + kHeaderBytes + slot * SlotStride(slot_data_bytes()) + kControlBytes;
+uint8_t* Channel::data(uint32_t slot, uint32_t line) const {
+  return reinterpret_cast<uint8_t*>(&control(slot, line)) + kControlBytes;
 }
 
 void FutexWake(std::atomic<uint32_t>& word) {

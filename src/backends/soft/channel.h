@@ -18,7 +18,8 @@
 namespace confide::soft {
 
 inline constexpr uint32_t kChannelMagic = 0x48434643;  // "CFCH"
-inline constexpr uint32_t kChannelVersion = 4;  // 3: value calls (kValueCall); 4: SlotControl::flags
+// 3: value calls (kValueCall); 4: SlotControl::flags; 5: hot lines (SlotState::kMove)
+inline constexpr uint32_t kChannelVersion = 5;
 // Default bytes of frame data per slot; frames larger than a slot are refused (kOutOfRange).
 inline constexpr uint64_t kDefaultSlotDataBytes = 4ull << 20;
 
@@ -37,6 +38,7 @@ enum class SlotState : uint32_t {
   kOcallRequest = 3,  // enclave -> host: data holds an ocall request frame, call_id the ocall
   kOcallReply = 4,    // host -> enclave: data holds the ocall reply or error message
   kGone = 5,          // host only: its reaper found the enclave process gone (woken waiters stop)
+  kMove = 6,          // host -> enclave, between calls: the slot goes on at hot line call_id
 };
 
 struct alignas(64) ChannelHeader {
@@ -50,9 +52,17 @@ struct alignas(64) ChannelHeader {
   char reason[240];                     // NUL-terminated, written by the enclave before kLost/kCrashed
 };
 
-// A slot is this control block followed directly by its data area, and slots start on
-// cache-line boundaries: the control words and the first 32 bytes of data share one line, so
-// an empty call's request or reply moves between the two processes as a single cache line.
+// A slot is this control block followed directly by its data area: the control words and the
+// first 32 bytes of data share one cache line (the slot's hot line), so an empty call's request
+// or reply moves between the two processes as a single line.
+//
+// The hot line can sit at any of kHotLines places, kHotLineStride bytes apart at the start of
+// the slot's region, with the data area following wherever it is. Lines differ in how fast they
+// pass between two given cores (on a mesh, the distance to the L3 slice that homes the line,
+// which the guest cannot see): the host's HandOffTuner times them and moves a slot to its
+// fastest one between calls with kMove. docs/performance.md, "Hot lines", has the figures.
+inline constexpr uint32_t kHotLines = 8;
+inline constexpr uint32_t kHotLineStride = 512;
 // Set in SlotControl::call_id of an ecall request that is a value call
 // (confide_enclave_v1::call_values); ecall ids stay below it.
 inline constexpr uint32_t kValueCall = 0x80000000u;
@@ -93,8 +103,10 @@ class Channel {
   // the other process can rewrite at any time.
   uint32_t num_slots() const { return num_slots_; }
   uint64_t slot_data_bytes() const { return slot_data_bytes_; }
-  SlotControl& control(uint32_t slot) const;
-  uint8_t* data(uint32_t slot) const;
+  // The slot's control block and data area with its hot line at `line` (< kHotLines; callers
+  // check a line that came through the channel).
+  SlotControl& control(uint32_t slot, uint32_t line = 0) const;
+  uint8_t* data(uint32_t slot, uint32_t line = 0) const;
 
  private:
   uint8_t* base_ = nullptr;

@@ -204,7 +204,7 @@ class SoftBackend : public Backend {
     }
     channel_ = Channel(map_, map_size_);
     CONFIDE_RETURN_IF_ERROR(channel_.Initialise(slots, options.slot_data_bytes));
-    tuners_.resize(slots);
+    slots_ = std::make_unique<HostSlot[]>(slots);
     // The lifeline goes to the enclave process, the host watch to the daemon; we keep the
     // other end of each for as long as the enclave is ours.
     int life[2], watch[2];
@@ -262,7 +262,7 @@ class SoftBackend : public Backend {
   // store to it would move it between the cores again.
   std::span<uint8_t> RequestRegion(uint32_t slot, size_t hint) override {
     if (hint < kWriteInPlaceBytes || slot >= channel_.num_slots()) return {};
-    return {channel_.data(slot), channel_.slot_data_bytes()};
+    return {channel_.data(slot, slots_[slot].line.load(std::memory_order_relaxed)), channel_.slot_data_bytes()};
   }
   static constexpr size_t kWriteInPlaceBytes = 16 * 1024;
 
@@ -295,13 +295,26 @@ class SoftBackend : public Backend {
       return abi::WriteStatus(OutOfRange("request frame of " + std::to_string(in_len) + " bytes exceeds the channel's " +
                               std::to_string(room) + "-byte slot; raise EnclaveOptions::channel_slot_bytes"),
                    out, cap, out_len);
-    soft::SlotControl& c = channel_.control(slot);
-    uint8_t* data = channel_.data(slot);
     bool spin = options_.switchless ||
                 (options_.ecall_switchless != nullptr && id < options_.ecall_count && options_.ecall_switchless[id]);
-    soft::HandOffTuner& tuner = tuners_[slot];
+    HostSlot& hs = slots_[slot];
+    const soft::HandOffTuner::Choice choice = hs.tuner.Next();
     using Demote = EnclaveOptions::ChannelDemote;
-    const bool demote = options_.demote == Demote::kMeasure ? tuner.Next() : options_.demote == Demote::kAlways;
+    const bool demote = options_.demote == Demote::kMeasure ? choice.demote : options_.demote == Demote::kAlways;
+    uint32_t line = hs.line.load(std::memory_order_relaxed);
+    // Only between switchless calls (a sleeping slot thread would be woken just to move), not
+    // under a call waiting for its ocall's reply, not away from a request written in place, and
+    // not down to a line whose data area would reach the old line before the slot thread has
+    // read the move there.
+    const bool reaches_old = choice.line < line && in_len + sizeof(soft::SlotControl) >
+                                                       (line - choice.line) * uint64_t{soft::kHotLineStride};
+    if (choice.line != line && spin && hs.ocall_depth == 0 && in != channel_.data(slot, line) && !reaches_old) {
+      Move(slot, line, choice.line, demote);
+      line = choice.line;
+      hs.tuner.Disturbed();
+    }
+    soft::SlotControl& c = channel_.control(slot, line);
+    uint8_t* data = channel_.data(slot, line);
     if (in != data) abi::CopyAndWipe(data, in, in_len);  // else written in place (RequestRegion)
     c.call_id = values ? id | soft::kValueCall : id;
     c.length = in_len;
@@ -314,7 +327,7 @@ class SoftBackend : public Backend {
     // on a core the enclave may need.
     // No timeout: the reaper wakes this wait if the enclave process ends.
     soft::WaitPolicy policy{spin ? 50000u : (woke ? 0u : 2000u), 0};
-    if (!spin || woke) tuner.Disturbed();
+    if (!spin || woke) hs.tuner.Disturbed();
     for (;;) {
       // The reaper may have marked the slot gone just before our last store overwrote that;
       // it sets ended_ first, so this load sees it then (both are seq_cst).
@@ -325,11 +338,11 @@ class SoftBackend : public Backend {
           [](SlotState s) { return s == SlotState::kEcallReply || s == SlotState::kOcallRequest || s == SlotState::kGone; },
           [this] { return Gone(); }, &slept);
       if (!w.ok()) return abi::WriteStatus(w, out, cap, out_len);
-      if (slept) tuner.Disturbed();
+      if (slept) hs.tuner.Disturbed();
       auto state = static_cast<SlotState>(c.state.load(std::memory_order_acquire));
       if (state == SlotState::kEcallReply) break;
       if (state == SlotState::kGone) return abi::WriteStatus(Ended(), out, cap, out_len);
-      tuner.Disturbed();
+      hs.tuner.Disturbed();
       ServeOcall(slot, c, data, room, demote);
     }
     // The enclave process is trusted, but its reply still lands only within our buffer.
@@ -352,10 +365,28 @@ class SoftBackend : public Backend {
     size_t out_len = 0;
     // Enclave::DispatchOcall copies the request out of the channel before it parses it or
     // writes the reply over it.
+    ++slots_[slot].ocall_depth;  // the handler may make ecalls on this slot
     int32_t code = host_->ocall(host_->ctx, slot, id, data, len, data, room, &out_len);
+    --slots_[slot].ocall_depth;
     c.length = std::min<uint64_t>(out_len, room);
     c.code = code;
     soft::PublishState(c, soft::Side::kHost, SlotState::kOcallReply, demote);
+  }
+
+  // Moves the slot's hot line between calls: the last reply is in, so the slot thread waits on
+  // `from` for a request. The new line is made ready before the slot thread is told about it,
+  // and the next request goes there at once: the slot thread needs no answer to follow.
+  void Move(uint32_t slot, uint32_t from, uint32_t to, bool demote) {
+    soft::SlotControl& old = channel_.control(slot, from);
+    soft::SlotControl& next = channel_.control(slot, to);
+    next.host_sleeping.store(0, std::memory_order_relaxed);
+    next.enclave_sleeping.store(0, std::memory_order_relaxed);
+    next.state.store(static_cast<uint32_t>(SlotState::kEcallReply), std::memory_order_relaxed);
+    next.flags = old.flags;
+    next.host_cpu = old.host_cpu;
+    slots_[slot].line.store(to, std::memory_order_seq_cst);  // before the reaper could miss it
+    old.call_id = to;
+    soft::PublishState(old, soft::Side::kHost, SlotState::kMove, demote);
   }
 
   // Runs for the life of the backend, blocked on the lifeline. When the enclave process ends
@@ -373,8 +404,9 @@ class SoftBackend : public Backend {
     }
     ended_.store(true, std::memory_order_seq_cst);
     for (uint32_t i = 0; i < channel_.num_slots(); ++i) {
-      channel_.control(i).state.store(static_cast<uint32_t>(SlotState::kGone), std::memory_order_seq_cst);
-      soft::FutexWake(channel_.control(i).state);
+      soft::SlotControl& c = channel_.control(i, slots_[i].line.load(std::memory_order_seq_cst));
+      c.state.store(static_cast<uint32_t>(SlotState::kGone), std::memory_order_seq_cst);
+      soft::FutexWake(c.state);
     }
   }
 
@@ -429,7 +461,13 @@ class SoftBackend : public Backend {
   void* map_ = nullptr;
   size_t map_size_ = 0;
   Channel channel_;
-  std::vector<soft::HandOffTuner> tuners_;  // per slot
+  // Host-private per slot, used by the thread that holds the slot (and `line` by the reaper).
+  struct HostSlot {
+    soft::HandOffTuner tuner;
+    std::atomic<uint32_t> line{0};  // the slot's hot line now
+    uint32_t ocall_depth = 0;       // ocalls being served: calls nested in them must not move
+  };
+  std::unique_ptr<HostSlot[]> slots_;
   int lifeline_ = -1;
   int host_watch_ = -1;  // its peer is the daemon's: see ~SoftBackend
   int stop_reaper_ = -1;  // eventfd: written when the backend goes

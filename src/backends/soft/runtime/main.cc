@@ -268,6 +268,7 @@ void MapChannel() {
   Channel ch(base, size);
   Status v = ch.Validate();
   if (!v.ok()) Fail(v.message());
+  g.channel = ch;
   g.num_slots = ch.num_slots();
   g.slot_bytes = ch.slot_data_bytes();
   for (uint32_t i = 0; i < g.num_slots; ++i) {
@@ -462,6 +463,20 @@ bool ServeEcall(uint32_t slot) {
   return PublishState(c, Side::kEnclave, SlotState::kEcallReply, (Flags(slot) & kDemote) != 0);
 }
 
+// The host moves a slot's hot line between calls (HandOffTuner): the slot goes on at the line in
+// call_id. A line out of range gets an error reply on the old line, which the slot keeps.
+void MoveSlot(uint32_t slot) {
+  SlotControl& c = *g.control[slot];
+  uint32_t line = Load32(&c.call_id);
+  if (line >= kHotLines) {
+    WriteError(slot, Code::kInvalidArgument, "the host moved a call channel slot to a hot line out of range");
+    PublishState(c, Side::kEnclave, SlotState::kEcallReply, false);
+    return;
+  }
+  g.control[slot] = &g.channel.control(slot, line);
+  g.data[slot] = g.channel.data(slot, line);
+}
+
 int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                   size_t* out_len) {
   *out_len = 0;
@@ -651,7 +666,6 @@ void* SlotMain(void* arg) {
   FutexWake(g_registered);
   while (g_go.load() == 0) FutexWait(g_go, 0, 100);
 
-  SlotControl& c = *g.control[slot];
   bool woke_host = false;
   uint32_t calls = 0;
   uint64_t left_cpu_ns = 0;
@@ -661,6 +675,7 @@ void* SlotMain(void* arg) {
     // So does a host that sent it from this thread's CPU: waking this thread preempted it,
     // and it cannot go on while this thread spins. A switchless caller wants this thread on
     // another CPU, so it moves there first if it can.
+    SlotControl& c = *g.control[slot];
     WaitPolicy policy = Policy(slot);
     bool on_host_cpu = OnHostCpu(c);
     if (on_host_cpu && policy.spin_ns == kSpinSwitchlessNs && LeaveCpu(sched_getcpu(), left_cpu_ns))
@@ -668,9 +683,13 @@ void* SlotMain(void* arg) {
     if ((woke_host && policy.spin_ns == kSpinNs) || on_host_cpu) policy.spin_ns = 0;
     bool slept = false;
     Status w = WaitForState(
-        c, Side::kEnclave, policy, [](SlotState s) { return s == SlotState::kEcallRequest; },
+        c, Side::kEnclave, policy, [](SlotState s) { return s == SlotState::kEcallRequest || s == SlotState::kMove; },
         [] { return SlotAlive(); }, &slept);
     if (!w.ok()) continue;
+    if (static_cast<SlotState>(c.state.load(std::memory_order_acquire)) == SlotState::kMove) {
+      MoveSlot(slot);
+      continue;
+    }
     // After every sleep, and every 1024th call of a stream that never sleeps (switchless).
     ParkIfResponding();
     if (slept || (++calls & 1023) == 0) CheckWatchdog();

@@ -69,6 +69,14 @@ void RawWake(std::atomic<uint32_t>* w) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
 }
 
+// Wakes a host waiting for the enclave to start or on any slot: at every hot line, since the
+// slot threads move theirs without telling other threads.
+void WakeHost() {
+  RawWake(&g.header->enclave_state);
+  for (uint32_t i = 0; i < g.num_slots; ++i)
+    for (uint32_t line = 0; line < kHotLines; ++line) RawWake(&g.channel.control(i, line).state);
+}
+
 void WriteStderr(const char* s) {
   size_t n = strlen(s);
   while (n > 0) {
@@ -128,10 +136,7 @@ void Wipe(Region& r) {
       for (int i = 0; i < n; ++i)
         if ((g.regions[i].kind == RegionKind::kAltStack) == (pass == 1)) Wipe(g.regions[i]);
   }
-  if (g.header != nullptr) {
-    RawWake(&g.header->enclave_state);
-    for (uint32_t i = 0; i < g.num_slots; ++i) RawWake(&g.control[i]->state);
-  }
+  if (g.header != nullptr) WakeHost();
   syscall(SYS_exit_group, a.exit_code);
   __builtin_unreachable();
 }
@@ -194,8 +199,7 @@ void Report(EnclaveState state, const char* reason) {
   if (g.header == nullptr) return;
   WriteReason(reason);
   g.header->enclave_state.store(static_cast<uint32_t>(state), std::memory_order_seq_cst);
-  RawWake(&g.header->enclave_state);
-  for (uint32_t i = 0; i < g.num_slots; ++i) RawWake(&g.control[i]->state);
+  WakeHost();
 }
 
 [[noreturn]] void Respond(EnclaveState state, const char* reason, bool wipe, int exit_code) {
