@@ -164,7 +164,8 @@ void BM_Raw_SpinPingPong(benchmark::State& state) {
 //   1 MiB:    what two processes pay to move a megabyte in through the channel, against
 //             BM_Memcpy1MiB and BM_Soft_InEcall1MiB.
 // `demote`: as SoftBackend chooses (HandOffTuner), or always, or never; the "demoted" counter
-// is the share of calls that did.
+// is the share of calls that did. The hand-off stays on the slot's first line (the tuner's
+// line choice is not followed here).
 using Demote = confide::EnclaveOptions::ChannelDemote;
 void ChannelHandOff(benchmark::State& state, size_t frame, Demote demote = Demote::kMeasure) {
   namespace soft = confide::soft;
@@ -409,8 +410,9 @@ void BM_Soft_EmptyEcall_Sleeping_AfterIdle(benchmark::State& state) { EmptyEcall
 //     short block on each: "pp_best_ns". The channel's HandOffTuner picks its slot's line from
 //     the same places, so this is the baseline for a call that gains from its line choice;
 //   - calls: "call_ns", after kCallWarm calls: a visit comes after a pause longer than the
-//     tuner's kStaleCycles, so it starts with a trial (kLineTrialCalls + kTrialCalls calls, on
-//     every line and both demote choices), as the ping-pong's visit starts with its probe.
+//     tuner's kStaleCycles (the other 7 visits, ~20 ms), so it starts with a trial
+//     (kLineTrialCalls + kTrialCalls calls, on every line and both demote choices), as the
+//     ping-pong's visit starts with its probe.
 // The counters are the medians over all blocks; "ratio" is call_ns / pp_ns, "ratio_best"
 // call_ns / pp_best_ns.
 void BM_Paired_Switchless_SpinPingPong(benchmark::State& state) {
@@ -455,7 +457,6 @@ void BM_Paired_Switchless_SpinPingPong(benchmark::State& state) {
     for (uint32_t line = 0; line < soft::kHotLines; ++line)
       if (double ns = pings(line, kProbe); line == 0 || ns < best_ns) best = line, best_ns = ns;
     pp_best_ns.push_back(pings(best, kBlock));
-    partner.MoveTo(0, next[k]);
     partner.Close();
     confide::Status s;
     for (int i = 0; i < kCallWarm && s.ok(); ++i) s = soft_bench_empty(*enclaves[k]);

@@ -43,8 +43,9 @@ TEST(HandOffTuner, KeepsDemotingWhileThatIsCheaper) {
   HandOffTuner t(true, FakeClock);
   uint32_t demoted = Calls(t, 3 * T::kPeriod, {100, 150});
   EXPECT_TRUE(t.demote());
-  // Only the demote trials' other half went without: three so far (from calls 512, 17,664 and
-  // 34,816), none of them sooner than kPeriod (the clock never went kStaleCycles without one).
+  // Only the demote trials' other half went without: three so far (their line trials began at
+  // calls 512, 17,665 and 34,818), none sooner than kPeriod (the clock never went kStaleCycles
+  // without one).
   EXPECT_EQ(demoted, 3 * T::kPeriod - 3 * T::kTrialCalls / 2);
 }
 
@@ -124,6 +125,10 @@ TEST(HandOffTuner, ALineTrialVisitsEveryLineInBlocksAndKeepsTheDemoteChoice) {
     ASSERT_TRUE(first.demote);
     ASSERT_LT(first.line, kHotLines);
     ++visits[first.line];
+    // Each round starts one line further on, so that no line always follows the same one.
+    if (b % kHotLines == 0) {
+      EXPECT_EQ(first.line, b / kHotLines % kHotLines) << "round " << b / kHotLines;
+    }
     for (uint32_t i = 1; i < T::kLineBlock; ++i) {
       HandOffTuner::Choice c = t.Next();
       ASSERT_EQ(c.line, first.line) << "block " << b << ", call " << i;
@@ -160,24 +165,38 @@ TEST(HandOffTuner, DisturbedLineBlocksTellNothing) {
 }
 
 // Where the calls come in bursts, a trial kPeriod calls later may be long out of date: after a
-// pause of kStaleCycles the next trial comes within kCheckEvery calls.
+// pause of kStaleCycles the next trial comes within kCheckEvery calls, and then not again for
+// kPeriod calls.
 TEST(HandOffTuner, ATrialComesSoonerAfterAPause) {
   HandOffTuner t(true, FakeClock);
   Costs costs = Lines({30, 30, 30, 30, 30, 0, 30, 30});
   Calls(t, kUntilFirstDecision, costs);
   ASSERT_EQ(t.line(), 5u);
+  // Calls until one leaves line 5, as a trial's first block (line 0) does.
   auto calls_until_a_trial = [&](uint32_t limit) {
-    for (uint32_t i = 0; i < limit; ++i)
-      if (t.Next().line != 5u) return i;
+    for (uint32_t i = 0; i < limit; ++i) {
+      HandOffTuner::Choice c = t.Next();
+      g_now += 100;
+      if (c.line != 5u) return i;
+    }
     return limit;
   };
-  // Without a pause, no trial for the whole period (its first line block is line 0's).
+  g_now += T::kStaleCycles / 2;  // a pause, but a shorter one
   EXPECT_EQ(calls_until_a_trial(T::kPeriod - 1), T::kPeriod - 1);
-  t = HandOffTuner(true, FakeClock);
-  Calls(t, kUntilFirstDecision, costs);
-  Calls(t, 100, costs);
   g_now += T::kStaleCycles;
   EXPECT_LE(calls_until_a_trial(T::kPeriod), T::kCheckEvery);
+  Calls(t, kPair, costs);  // the rest of that trial, and the call that decides
+  ASSERT_EQ(t.line(), 5u);
+  EXPECT_EQ(calls_until_a_trial(T::kPeriod - 1), T::kPeriod - 1) << "the trial counts as the last one";
+}
+
+// The first trial waits for kFirstTrial calls however long the slot waited for its first call.
+TEST(HandOffTuner, TheFirstTrialWaitsForItsCallsAfterALongStart) {
+  HandOffTuner t(true, FakeClock);
+  g_now += 4 * T::kStaleCycles;
+  for (uint32_t i = 0; i < T::kFirstTrial; ++i) ASSERT_EQ(t.Next().line, 0u) << "call " << i;
+  EXPECT_EQ(Calls(t, T::kLineTrialCalls, {}), T::kLineTrialCalls) << "a line trial, demoting";
+  EXPECT_EQ(Calls(t, T::kTrialCalls, {}), T::kTrialCalls / 2) << "then a demote trial";
 }
 
 TEST(HandOffTuner, TheRealClockAdvances) {

@@ -261,7 +261,8 @@ void EnclaveProcess::Move(uint32_t slot, uint32_t line) {
     SlotControl& next = channel_.control(slot, line);
     next.enclave_sleeping.store(0);
     next.host_sleeping.store(0);
-    next.state.store(static_cast<uint32_t>(SlotState::kIdle));
+    next.state.store(static_cast<uint32_t>(SlotState::kEcallReply));
+    next.flags = old.flags;
     lines_[slot] = line;
   }
   old.call_id = line;

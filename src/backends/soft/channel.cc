@@ -43,6 +43,7 @@ Status Channel::Initialise(uint32_t num_slots, uint64_t slot_data_bytes) {
   h.enclave_state.store(static_cast<uint32_t>(EnclaveState::kStarting));
   num_slots_ = num_slots;
   slot_data_bytes_ = slot_data_bytes;
+  // Line 0 of each slot; the host makes another line ready when it moves a slot there.
   for (uint32_t i = 0; i < num_slots; ++i) {
     SlotControl& c = control(i);
     std::memset(static_cast<void*>(&c), 0, sizeof c);

@@ -79,7 +79,10 @@ class HandOffTuner {
   // matters.
   Choice Next() {
     if (phase_ == Phase::kBetween) {
-      bool due = since_ >= kPeriod || (since_ % kCheckEvery == 0 && clock_() - last_trial_ >= kStaleCycles);
+      // The clock is read every kCheckEvery calls, and not in the kFirstTrial calls after a
+      // trial (or the start), which a trial just measured (or which are start-up noise).
+      bool due = since_ >= due_at_ ||
+                 (since_ >= kFirstTrial && since_ % kCheckEvery == 0 && clock_() - last_trial_ >= kStaleCycles);
       if (!due) {
         ++since_;
         return {demote_, line_};
@@ -93,6 +96,7 @@ class HandOffTuner {
       } else {
         phase_ = Phase::kBetween;
         since_ = 0;
+        due_at_ = kPeriod;
         last_trial_ = clock_();
         return {demote_, line_};
       }
@@ -175,8 +179,9 @@ class HandOffTuner {
   uint32_t line_ = 0;
   uint64_t (*clock_)();
   Phase phase_ = Phase::kBetween;
-  uint32_t since_ = kPeriod - kFirstTrial;  // calls since the last trial
-  uint64_t last_trial_;                     // clock at the end of the last trial
+  uint32_t since_ = 0;                // calls since the last trial (or the start)
+  uint32_t due_at_ = kFirstTrial;     // since_ at which the next trial is due at the latest
+  uint64_t last_trial_;               // clock at the end of the last trial (or the start)
   uint32_t i_ = 0;                          // calls into the trial
   uint32_t bucket_ = 0;  // the choice of the block being run: demote (1) or not (0), or its line
   bool clean_ = false;   // the block being timed had no disturbed call yet

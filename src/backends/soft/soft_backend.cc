@@ -308,10 +308,14 @@ class SoftBackend : public Backend {
     // read the move there.
     const bool reaches_old = choice.line < line && in_len + sizeof(soft::SlotControl) >
                                                        (line - choice.line) * uint64_t{soft::kHotLineStride};
-    if (choice.line != line && spin && hs.ocall_depth == 0 && in != channel_.data(slot, line) && !reaches_old) {
-      Move(slot, line, choice.line, demote);
-      line = choice.line;
+    if (choice.line != line) {
+      // Either way this call's block is not the chosen line's: a move's call pays the move, and
+      // a call that could not move ran on another line.
       hs.tuner.Disturbed();
+      if (spin && hs.ocall_depth == 0 && in != channel_.data(slot, line) && !reaches_old) {
+        Move(slot, line, choice.line, demote);
+        line = choice.line;
+      }
     }
     soft::SlotControl& c = channel_.control(slot, line);
     uint8_t* data = channel_.data(slot, line);
@@ -342,8 +346,8 @@ class SoftBackend : public Backend {
       auto state = static_cast<SlotState>(c.state.load(std::memory_order_acquire));
       if (state == SlotState::kEcallReply) break;
       if (state == SlotState::kGone) return abi::WriteStatus(Ended(), out, cap, out_len);
-      hs.tuner.Disturbed();
       ServeOcall(slot, c, data, room, demote);
+      hs.tuner.Disturbed();  // after: a call nested in the ocall may have started a clean block
     }
     // The enclave process is trusted, but its reply still lands only within our buffer.
     size_t len = std::min<uint64_t>(c.length, std::min<uint64_t>(cap, room));

@@ -667,6 +667,7 @@ void* SlotMain(void* arg) {
   while (g_go.load() == 0) FutexWait(g_go, 0, 100);
 
   bool woke_host = false;
+  bool slept_before_move = false;  // a move does not spare the request after it the checks
   uint32_t calls = 0;
   uint64_t left_cpu_ns = 0;
   for (;;) {
@@ -687,12 +688,14 @@ void* SlotMain(void* arg) {
         [] { return SlotAlive(); }, &slept);
     if (!w.ok()) continue;
     if (static_cast<SlotState>(c.state.load(std::memory_order_acquire)) == SlotState::kMove) {
+      slept_before_move |= slept;
       MoveSlot(slot);
       continue;
     }
     // After every sleep, and every 1024th call of a stream that never sleeps (switchless).
     ParkIfResponding();
-    if (slept || (++calls & 1023) == 0) CheckWatchdog();
+    if (slept || slept_before_move || (++calls & 1023) == 0) CheckWatchdog();
+    slept_before_move = false;
     woke_host = ServeEcall(slot);
   }
   return nullptr;
