@@ -511,6 +511,9 @@ TEST(SoftBackend, ASwitchlessSlotThreadMovesOffItsHostsCpu) {
   auto e = Enclave::Create(RAW_ENCLAVE, kTables, o);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   ASSERT_TRUE(Echo(**e, "warm").ok());
+  // After a call the slot thread may move off this CPU (a moment without it in its mask): a pin
+  // set in that moment would be undone, so pin only once the slot thread has gone to sleep.
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
   // Slot 0's thread: the main thread has the lowest id, then come the slot threads in order.
   std::vector<pid_t> tids;
   for (const auto& t : fs::directory_iterator("/proc/" + std::to_string((*e)->process_id()) + "/task"))
@@ -528,6 +531,9 @@ TEST(SoftBackend, ASwitchlessSlotThreadMovesOffItsHostsCpu) {
   ASSERT_EQ(sched_setaffinity(0, sizeof only, &only), 0);
   ASSERT_EQ(sched_setaffinity(slot0, sizeof only, &only), 0);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Echo(**e, "together").ok());
+  cpu_set_t pinned;
+  ASSERT_EQ(sched_getaffinity(slot0, sizeof pinned, &pinned), 0);
+  ASSERT_TRUE(CPU_EQUAL(&pinned, &only)) << "the slot thread's pin did not hold";
   EXPECT_EQ(CpuOf(slot0), host_cpu);
   ASSERT_EQ(sched_setaffinity(slot0, sizeof mine, &mine), 0);  // free to go, and still here
   // Seen elsewhere once is enough: on a busy machine a wake-up may place it here again later.

@@ -641,7 +641,11 @@ bool LeaveCpu(int cpu, uint64_t& last_ns) {
   cpu_set_t others = allowed;
   CPU_CLR(cpu, &others);
   if (sched_setaffinity(0, sizeof others, &others) != 0) return false;
-  sched_setaffinity(0, sizeof allowed, &allowed);
+  // The mask goes back unless someone (taskset, a test pinning the thread) set another since
+  // it was read: that one stays. (A change between this check and the restore is still lost.)
+  cpu_set_t current;
+  if (sched_getaffinity(0, sizeof current, &current) == 0 && CPU_EQUAL(&current, &others))
+    sched_setaffinity(0, sizeof allowed, &allowed);
   return sched_getcpu() != cpu;
 }
 
