@@ -19,6 +19,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/proc_stat.h"
+
 namespace isolation {
 namespace {
 
@@ -92,12 +94,9 @@ bool AllStopped(pid_t pid) {
   while (std::chrono::steady_clock::now() < deadline) {
     bool all = true;
     for (pid_t tid : Threads(pid)) {
-      std::ifstream f("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/stat");
-      std::string line;
-      std::getline(f, line);
-      size_t paren = line.rfind(')');
-      char state = paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : '?';
-      if (state != 'T' && state != 't') all = false;
+      std::string state =
+          confide::testing::StatField("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/stat", 3);
+      if (state != "T" && state != "t") all = false;
     }
     if (all) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

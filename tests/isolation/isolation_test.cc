@@ -37,6 +37,7 @@
 #include "confide/bytes.h"
 #include "confide/crypto.h"
 #include "isolation/attack.h"
+#include "support/proc_stat.h"
 
 namespace isolation {
 namespace {
@@ -87,11 +88,8 @@ int WaitChild(pid_t pid, std::chrono::seconds timeout) {
 bool WaitGone(pid_t pid, std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(f, line)) return true;
-    size_t paren = line.rfind(')');
-    if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z') return true;
+    std::string state = confide::testing::StatField(pid, 3);
+    if (state.empty() || state == "Z") return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return false;

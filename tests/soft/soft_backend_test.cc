@@ -42,9 +42,11 @@
 #include "confide/image.h"
 #include "platform/daemon.h"
 #include "platform/protocol.h"
+#include "support/proc_stat.h"
 
 using namespace confide;
 using namespace confide::abi;
+using confide::testing::StatField;
 namespace fs = std::filesystem;
 
 namespace {
@@ -472,21 +474,6 @@ TEST(SoftBackend, EveryChannelDemoteChoiceCarriesCalls) {
       ASSERT_EQ(std::string(reinterpret_cast<const char*>(b.data())), text) << static_cast<int>(demote);
     }
   }
-}
-
-// Field `n` of /proc/ID/stat for a process or thread, numbered as in proc(5) (3: state,
-// 39: processor); empty if unreadable.
-std::string StatField(pid_t id, int n) {
-  std::ifstream stat("/proc/" + std::to_string(id) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  size_t paren = line.rfind(')');  // the command name before it may hold anything
-  if (paren == std::string::npos || paren + 2 > line.size()) return "";
-  std::istringstream fields(line.substr(paren + 2));
-  std::string field;
-  for (int i = 3; fields >> field; ++i)
-    if (i == n) return field;
-  return "";
 }
 
 // The CPU `tid` (a thread of any process) last ran on; -1 if unreadable.
