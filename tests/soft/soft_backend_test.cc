@@ -31,7 +31,6 @@
 #include <optional>
 #include <string>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "backends/soft/channel.h"

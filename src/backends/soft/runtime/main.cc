@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -210,7 +211,7 @@ void CheckAfterLoad() {
   std::string threads;
   for (int tid : ProcEntries("/proc/self/task")) {
     bool known = false;
-    for (uint32_t i = 0; i <= g.num_slots && !known; ++i) known = g.tids[i] == tid;
+    for (uint32_t i = 0; i <= g.channel.num_slots() && !known; ++i) known = g.tids[i] == tid;
     if (!known) threads += (threads.empty() ? "" : ", ") + std::to_string(tid);
   }
   if (!threads.empty())
@@ -250,7 +251,7 @@ void CheckAfterLoad() {
   // and may refuse the runtime's own system calls (one that made poll fail silenced the
   // lifeline checks, and the enclave outlived its host). Every thread has the filters main had
   // before the load: the start-up filter and any the runtime was started under (a container's).
-  for (uint32_t i = 0; i <= g.num_slots; ++i)
+  for (uint32_t i = 0; i <= g.channel.num_slots(); ++i)
     if (int n = SeccompFilters(g.tids[i]); n != g_start_filters)
       Fail("a seccomp filter was installed" + std::string(during) + " (thread " + std::to_string(g.tids[i]) +
            " has " + std::to_string(n) + ", not " + std::to_string(g_start_filters) +
@@ -269,9 +270,7 @@ void MapChannel() {
   Status v = ch.Validate();
   if (!v.ok()) Fail(v.message());
   g.channel = ch;
-  g.num_slots = ch.num_slots();
-  g.slot_bytes = ch.slot_data_bytes();
-  for (uint32_t i = 0; i < g.num_slots; ++i) {
+  for (uint32_t i = 0; i < g.channel.num_slots(); ++i) {
     g.control[i] = &ch.control(i);
     g.data[i] = ch.data(i);
   }
@@ -294,8 +293,8 @@ image::EnclaveConfig LoadConfig() {
   // reports identity) and which cost ~1 ms of every launch.
   auto img = image::LoadAndVerifyExceptMeasurement(ByteSpan(g.image, g.image_size));
   if (!img.ok()) Fail("the enclave image does not verify: " + img.status().message());
-  if (img->config.num_tcs != g.num_slots)
-    Fail("the call channel has " + std::to_string(g.num_slots) + " slots but the signed image's NumTCS is " +
+  if (img->config.num_tcs != g.channel.num_slots())
+    Fail("the call channel has " + std::to_string(g.channel.num_slots()) + " slots but the signed image's NumTCS is " +
          std::to_string(img->config.num_tcs));
   return img->config;
 }
@@ -428,8 +427,7 @@ void CheckWatchdog() {
 }
 
 void WriteError(uint32_t slot, Code code, const char* msg) {
-  size_t n = strlen(msg);
-  if (n > g.slot_bytes) n = g.slot_bytes;
+  size_t n = std::min<size_t>(strlen(msg), g.channel.slot_data_bytes());
   memcpy(g.data[slot], msg, n);
   g.control[slot]->length = n;
   g.control[slot]->code = static_cast<int32_t>(code);
@@ -442,7 +440,8 @@ bool ServeEcall(uint32_t slot) {
   SlotControl& c = *g.control[slot];
   uint32_t id = Load32(&c.call_id);
   uint64_t len = Load64(&c.length);
-  if (len > g.slot_bytes) {
+  const uint64_t room = g.channel.slot_data_bytes();
+  if (len > room) {
     WriteError(slot, Code::kOutOfRange, "the request length in the call channel exceeds the slot size");
   } else {
     size_t out_len = 0;
@@ -450,10 +449,10 @@ bool ServeEcall(uint32_t slot) {
     // runs anything, so the reply may reuse the same slot data.
     int32_t code;
     if ((id & kValueCall) == 0)
-      code = g.entry.ecall(slot, id, g.data[slot], len, g.data[slot], g.slot_bytes, &out_len);
+      code = g.entry.ecall(slot, id, g.data[slot], len, g.data[slot], room, &out_len);
     else
-      code = g.entry.call_values(slot, id & ~kValueCall, g.data[slot], len, g.data[slot], g.slot_bytes, &out_len);
-    if (out_len > g.slot_bytes) {
+      code = g.entry.call_values(slot, id & ~kValueCall, g.data[slot], len, g.data[slot], room, &out_len);
+    if (out_len > room) {
       WriteError(slot, Code::kInternal, "the enclave produced a reply larger than the call channel slot");
     } else {
       c.length = out_len;
@@ -489,7 +488,8 @@ int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
   };
   if (t_slot < 0 || static_cast<uint32_t>(t_slot) != slot)
     return fail(Code::kInternal, "ocall made from a thread that does not own the slot");
-  if (in_len > g.slot_bytes) return fail(Code::kOutOfRange, "the ocall frame is larger than the call channel slot");
+  if (in_len > g.channel.slot_data_bytes())
+    return fail(Code::kOutOfRange, "the ocall frame is larger than the call channel slot");
   SlotControl& c = *g.control[slot];
   memcpy(g.data[slot], in, in_len);
   c.call_id = id;
@@ -514,8 +514,7 @@ int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
     }
     break;
   }
-  uint64_t len = Load64(&c.length);
-  if (len > g.slot_bytes) len = g.slot_bytes;
+  uint64_t len = std::min<uint64_t>(Load64(&c.length), g.channel.slot_data_bytes());
   size_t n = len < cap ? static_cast<size_t>(len) : cap;
   memcpy(out, g.data[slot], n);
   // A length beyond `cap` is reported as such: the trusted runtime refuses it with a message.
@@ -614,7 +613,7 @@ std::string LoadImage() {
   char err[256];
   if (!CodeIntact(err, sizeof err)) return err;
   confide_enclave_v1 entry{};
-  int32_t rc = start(&g_host, g.num_slots, &entry);
+  int32_t rc = start(&g_host, g.channel.num_slots(), &entry);
   if (rc != 0 || entry.abi_version != abi::kAbiVersion || entry.ecall == nullptr || entry.terminate == nullptr ||
       entry.call_values == nullptr)
     return "the enclave refused to start (code " + std::to_string(rc) +
@@ -773,13 +772,13 @@ int main(int argc, char** argv) {
   StartThread(0, cfg.num_stack_pages);
   while (g_load_done.load() == 0) FutexWait(g_load_done, 0, 100);
   if (g_load_done.load() != 1) Fail(*g_load_error);
-  for (uint32_t i = 1; i < g.num_slots; ++i) StartThread(i, cfg.num_stack_pages);
-  for (uint32_t n; (n = g_registered.load()) < g.num_slots;) FutexWait(g_registered, n, 100);
+  for (uint32_t i = 1; i < g.channel.num_slots(); ++i) StartThread(i, cfg.num_stack_pages);
+  for (uint32_t n; (n = g_registered.load()) < g.channel.num_slots();) FutexWait(g_registered, n, 100);
 
   g.tids[0] = static_cast<pid_t>(syscall(SYS_gettid));
   // From here to the full filter only the runtime runs: the slot threads wait for g_go.
   CheckAfterLoad();
-  for (uint32_t i = 0; i <= g.num_slots; ++i) g.status_fds[i] = OpenStatus(g.tids[i]);
+  for (uint32_t i = 0; i <= g.channel.num_slots(); ++i) g.status_fds[i] = OpenStatus(g.tids[i]);
   char err[256];
   if (!InstallSeccomp(err, sizeof err)) Fail(err);
 

@@ -73,7 +73,7 @@ void RawWake(std::atomic<uint32_t>* w) {
 // slot threads move theirs without telling other threads.
 void WakeHost() {
   RawWake(&g.header->enclave_state);
-  for (uint32_t i = 0; i < g.num_slots; ++i)
+  for (uint32_t i = 0; i < g.channel.num_slots(); ++i)
     for (uint32_t line = 0; line < kHotLines; ++line) RawWake(&g.channel.control(i, line).state);
 }
 
@@ -427,7 +427,7 @@ void CheckTracer(int index) {
 }
 
 void CheckAllTracers() {
-  for (uint32_t i = 0; i <= g.num_slots; ++i) CheckTracer(static_cast<int>(i));
+  for (uint32_t i = 0; i <= g.channel.num_slots(); ++i) CheckTracer(static_cast<int>(i));
 }
 
 namespace {

@@ -39,14 +39,12 @@ struct CodeRange {
 };
 
 struct Runtime {
-  // The call channel, with every slot's addresses computed once from the validated header:
-  // the header is shared with the host and may change under us, the snapshot cannot.
-  // control and data are at each slot's current hot line: only the slot's own thread reads
-  // or moves them (kMove); anyone else goes through `channel`.
+  // The call channel, with its geometry taken once from the validated header (the header is
+  // shared with the host and may change under us, the snapshot cannot). control and data are
+  // at each slot's current hot line: only the slot's own thread reads or moves them (kMove);
+  // anyone else goes through `channel`.
   Channel channel;
   ChannelHeader* header = nullptr;
-  uint32_t num_slots = 0;
-  uint64_t slot_bytes = 0;
   SlotControl* control[kMaxSlots] = {};
   uint8_t* data[kMaxSlots] = {};
 
