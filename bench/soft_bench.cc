@@ -155,17 +155,18 @@ void BM_Raw_SpinPingPong(benchmark::State& state) {
 
 // The soft call channel's hand-off with no call on top: a forked partner answers on a
 // one-slot channel with the enclave runtime's own waits and publish (WaitForState,
-// PublishState, the host-CPU check), and the host side does what SoftBackend::Ecall does
-// around them, without the proxy, the slot bitmap or the trusted runtime. `frame` bytes go
-// in; the partner copies them into its own memory and wipes the channel as the runtime does
-// (small frames with the 16-byte reply, large ones chunk by chunk), and 16 bytes come back.
+// PublishState, the host-CPU check, the back-off), and the host side does what
+// SoftBackend::Ecall does around them, without the proxy, the slot bitmap or the trusted
+// runtime. `frame` bytes go in; the partner copies them into its own memory and wipes the
+// channel as the runtime does (small frames with the 16-byte reply, large ones chunk by
+// chunk), and 16 bytes come back.
 //   16 bytes: between BM_Raw_SpinPingPong and this lies the channel protocol's cost; between
 //             this and BM_Soft_EmptyEcall_Switchless, the software of a typed, checked call.
 //   1 MiB:    what two processes pay to move a megabyte in through the channel, against
 //             BM_Memcpy1MiB and BM_Soft_InEcall1MiB.
 // `demote`: as SoftBackend chooses (HandOffTuner), or always, or never; the "demoted" counter
-// is the share of calls that did. The hand-off stays on the slot's first line (the tuner's
-// line choice is not followed here).
+// is the share of calls that did. The back-offs are the tuner's either way. The hand-off stays
+// on the slot's first line (the tuner's line choice is not followed here).
 using Demote = confide::EnclaveOptions::ChannelDemote;
 void ChannelHandOff(benchmark::State& state, size_t frame, Demote demote = Demote::kMeasure) {
   namespace soft = confide::soft;
@@ -185,20 +186,23 @@ void ChannelHandOff(benchmark::State& state, size_t frame, Demote demote = Demot
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     std::vector<uint8_t> mine(frame);
+    uint16_t flags = 0;
     for (;;) {
       soft::WaitPolicy p = spin;
       if (soft::OnHostCpu(c)) p.spin_ns = 0;
+      else soft::BackOff(soft::SlotBackOff(flags));
       (void)soft::WaitForState(
           c, soft::Side::kEnclave, p,
           [](soft::SlotState st) { return st == soft::SlotState::kEcallRequest || st == soft::SlotState::kGone; }, ok);
       if (static_cast<soft::SlotState>(c.state.load()) == soft::SlotState::kGone) _exit(0);
       size_t len = std::min<uint64_t>(c.length, frame);
+      flags = c.flags;
       if (len <= 4096) std::memcpy(mine.data(), data, len);  // wiped below, by the reply
       else confide::abi::CopyAndWipe(mine.data(), data, len);
       std::memcpy(data, mine.data(), std::min(len, kReply));
       c.length = std::min(len, kReply);
       c.code = 0;
-      soft::PublishState(c, soft::Side::kEnclave, soft::SlotState::kEcallReply, (c.flags & soft::kDemote) != 0);
+      soft::PublishState(c, soft::Side::kEnclave, soft::SlotState::kEcallReply, (flags & soft::kDemote) != 0);
     }
   }
   std::vector<uint8_t> request(frame, 0x5a);
@@ -206,14 +210,17 @@ void ChannelHandOff(benchmark::State& state, size_t frame, Demote demote = Demot
   soft::HandOffTuner tuner;
   uint64_t demoted = 0;
   for (auto _ : state) {
-    bool demoting = demote == Demote::kMeasure ? tuner.Next().demote : demote == Demote::kAlways;
+    soft::HandOffTuner::Choice choice = tuner.Next();
+    bool demoting = demote == Demote::kMeasure ? choice.demote : demote == Demote::kAlways;
     std::memcpy(data, request.data(), frame);
     c.call_id = 0;
     c.length = frame;
     c.code = 0;
-    c.flags = soft::kSwitchless | (demoting ? soft::kDemote : 0);
+    c.flags = static_cast<uint16_t>(soft::kSwitchless | (demoting ? soft::kDemote : 0) |
+                                    choice.slot_pauses << soft::kBackOffShift);
     c.host_cpu = static_cast<uint16_t>(sched_getcpu());
     bool woke = soft::PublishState(c, soft::Side::kHost, soft::SlotState::kEcallRequest, demoting);
+    if (!woke) soft::BackOff(choice.host_pauses);
     bool slept = false;
     (void)soft::WaitForState(
         c, soft::Side::kHost, spin, [](soft::SlotState st) { return st == soft::SlotState::kEcallReply; }, ok, &slept);
@@ -411,24 +418,25 @@ void BM_Soft_EmptyEcall_Sleeping_AfterIdle(benchmark::State& state) { EmptyEcall
 //     the same places, so this is the baseline for a call that gains from its line choice;
 //   - calls: "call_ns", after kCallWarm calls: a visit comes after a pause longer than the
 //     tuner's kStaleCycles (the other 7 visits, ~20 ms), so it starts with a trial
-//     (kLineTrialCalls + kTrialCalls calls, on every line and both demote choices), as the
+//     (kLineTrialCalls + kModeTrialCalls calls, on every line and in every mode), as the
 //     ping-pong's visit starts with its probe.
 // The counters are the medians over all blocks; "ratio" is call_ns / pp_ns, "ratio_best"
-// call_ns / pp_best_ns.
-void BM_Paired_Switchless_SpinPingPong(benchmark::State& state) {
+// call_ns / pp_best_ns. With `demote` kNever, the calls are as on a CPU without CLDEMOTE (most
+// x86 servers: Intel before Sapphire Rapids, AMD), where the instruction is a NOP.
+void PairedSwitchlessSpinPingPong(benchmark::State& state, Demote demote) {
   namespace soft = confide::soft;
   const int placements = static_cast<int>(state.range(0));
   constexpr int kWarm = 256, kBlock = 2048, kProbe = 256;
-  constexpr int kCallWarm = 1024;
+  constexpr int kCallWarm = 1280;
   static_assert(kCallWarm > soft::HandOffTuner::kCheckEvery + soft::HandOffTuner::kLineTrialCalls +
-                                soft::HandOffTuner::kTrialCalls);
+                                soft::HandOffTuner::kModeTrialCalls);
   // A switchless slot thread spins this long after its last call before it sleeps: a visit
   // waits it out so that the next partner does not spin against it.
   constexpr auto kSettle = std::chrono::microseconds(150);
   std::vector<std::unique_ptr<confide::Enclave>> enclaves;
   std::vector<std::unique_ptr<Partner>> partners;
   for (int k = 0; k < placements; ++k) {
-    enclaves.push_back(Create(SOFT_BENCH_ENCLAVE, true));
+    enclaves.push_back(Create(SOFT_BENCH_ENCLAVE, true, demote));
     partners.push_back(std::make_unique<Partner>(false));
     partners.back()->Close();
   }
@@ -478,6 +486,10 @@ void BM_Paired_Switchless_SpinPingPong(benchmark::State& state) {
   state.counters["ratio"] = Median(call_ns) / Median(pp_ns);
   state.counters["ratio_best"] = Median(call_ns) / Median(pp_best_ns);
 }
+void BM_Paired_Switchless_SpinPingPong(benchmark::State& state) { PairedSwitchlessSpinPingPong(state, Demote::kMeasure); }
+void BM_Paired_Switchless_SpinPingPong_NoDemote(benchmark::State& state) {
+  PairedSwitchlessSpinPingPong(state, Demote::kNever);
+}
 
 // 1 MiB [in] on soft, switchless so that it measures the copies rather than wake-ups: the
 // proxy writes into the channel, the enclave copies into its memory and wipes the channel.
@@ -526,6 +538,7 @@ void BM_Soft_Create_1MiBImage_64MiBHeap(benchmark::State& state) {
 BENCHMARK(BM_Raw_SpinPingPong)->Unit(benchmark::kNanosecond);
 // 8 placements of each, 12 visits to each per repetition.
 BENCHMARK(BM_Paired_Switchless_SpinPingPong)->Arg(8)->Iterations(96)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Paired_Switchless_SpinPingPong_NoDemote)->Arg(8)->Iterations(96)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Raw_ChannelPingPong)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Raw_ChannelPingPong_Demote)->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_Raw_ChannelPingPong_NoDemote)->Unit(benchmark::kNanosecond);
@@ -611,6 +624,11 @@ int main(int argc, char** argv) {
   if (double pp = rec.Counter(paired, "pp_ns"); pp > 0)
     std::printf("  ratio of the medians %.2fx; against the ping-pong on its page's first line (%.2f us) %.2fx\n",
                 call_ns / best_ns, pp / 1e3, rec.Counter(paired, "ratio"));
+  const std::string plain = "BM_Paired_Switchless_SpinPingPong_NoDemote/8/iterations:96";
+  if (double r = rec.Counter(plain, "ratio_best"); r > 0)
+    std::printf("  without CLDEMOTE (channel_demote kNever; CPUs without it): call %.2f us, %.2fx the best line, "
+                "%.2fx the first\n",
+                rec.Counter(plain, "call_ns") / 1e3, r, rec.Counter(plain, "ratio"));
   double channel = rec.Ns("BM_Raw_ChannelPingPong"), ping = rec.Ns("BM_Raw_SpinPingPong");
   double call = rec.Ns("BM_Soft_EmptyEcall_Switchless");
   if (call > 0 && ping > 0)

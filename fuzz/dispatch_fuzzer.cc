@@ -47,7 +47,7 @@ int32_t FakeHostOcall(void*, uint32_t, uint32_t, uint8_t*, size_t, uint8_t* out,
   return 0;
 }
 
-confide_host_v1 g_host{confide::abi::kAbiVersion, nullptr, FakeHostOcall, nullptr, nullptr};
+confide_host_v1 g_host{confide::abi::kAbiVersion, nullptr, FakeHostOcall, nullptr, nullptr, 0};
 confide_enclave_v1 g_entry{};
 
 bool Start() {

@@ -25,9 +25,10 @@
 
 namespace confide::abi {
 
-// 2: confide_enclave_v1 gained call_values. Loader and image must agree: the image checks the
-// host's version before it writes its entry table, so neither writes past the other's struct.
-inline constexpr uint32_t kAbiVersion = 2;
+// 2: confide_enclave_v1 gained call_values; 3: confide_host_v1 gained flags. Loader and image
+// must agree: the image checks the host's version before it writes its entry table, so neither
+// writes past the other's struct.
+inline constexpr uint32_t kAbiVersion = 3;
 inline constexpr uint32_t kFrameMagic = 0x4d524643;  // "CFRM"
 inline constexpr size_t kFrameHeaderSize = 16;       // magic u32, item count u32, total size u64
 inline constexpr size_t kItemHeaderSize = 16;        // kind u32, reserved u32, length u64
@@ -342,7 +343,15 @@ struct confide_host_v1 {
   void* platform_ctx;
   int32_t (*platform)(void* platform_ctx, const uint8_t* request, size_t request_len, uint8_t* out,
                       size_t out_cap, size_t* out_len);
+  uint32_t flags;  // CONFIDE_HOST_*
 };
+
+// confide_host_v1::flags: each thread slot has one thread of the loader's own, for the enclave's
+// life, and only that thread calls in on it (the soft backend's slot threads; not sim, where
+// the host's threads call in). The enclave then marks a slot busy with a plain store instead of
+// an atomic read-modify-write. Only a loader inside the enclave's boundary may set it: two
+// threads entering one slot at once would share its frames.
+#define CONFIDE_HOST_DEDICATED_SLOTS 1u
 
 struct confide_enclave_v1 {
   uint32_t abi_version;

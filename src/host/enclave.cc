@@ -170,7 +170,7 @@ Result<std::unique_ptr<Enclave>> Enclave::Create(const std::string& path, const 
   e->tables_ = tables;
   e->slot_wait_ = options.slot_wait;
   e->slots_ = std::make_unique<SlotPool>(static_cast<uint32_t>(img.config.num_tcs));
-  e->host_ = confide_host_v1{abi::kAbiVersion, e.get(), HostOcallThunk, nullptr, nullptr};
+  e->host_ = confide_host_v1{abi::kAbiVersion, e.get(), HostOcallThunk, nullptr, nullptr, 0};
   if (kind == BackendKind::kSoft) {
     SoftOptions soft{options.channel_slot_bytes, options.switchless, tables.ecall_switchless, tables.ecall_count,
                      options.refuse_debug, options.channel_demote};

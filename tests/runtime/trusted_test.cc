@@ -52,7 +52,7 @@ Bytes CallHostFrame(uint32_t ocall_id) {
 }
 
 TEST(TrustedRuntime, RefusesAHostThatReportsMoreThanItWasOffered) {
-  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr};
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr, 0};
   Loaded l;
   int32_t rc = -1;
   Start(l, &host, 1, &rc);
@@ -63,7 +63,7 @@ TEST(TrustedRuntime, RefusesAHostThatReportsMoreThanItWasOffered) {
 }
 
 TEST(TrustedRuntime, ChecksSlotBoundsAndRefusesCallsAfterTerminate) {
-  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr};
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr, 0};
   Loaded l;
   int32_t rc = -1;
   Start(l, &host, 2, &rc);
@@ -81,12 +81,12 @@ TEST(TrustedRuntime, ChecksSlotBoundsAndRefusesCallsAfterTerminate) {
 }
 
 TEST(TrustedRuntime, RefusesWrongAbiVersionAndSlotCounts) {
-  confide_host_v1 old_host{kAbiVersion + 1, nullptr, LyingHost, nullptr, nullptr};
+  confide_host_v1 old_host{kAbiVersion + 1, nullptr, LyingHost, nullptr, nullptr, 0};
   Loaded a;
   int32_t rc = 0;
   Start(a, &old_host, 1, &rc);
   EXPECT_EQ(rc, static_cast<int32_t>(Code::kUnsupported));
-  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr};
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr, 0};
   Start(a, &host, 0, &rc);
   EXPECT_EQ(rc, static_cast<int32_t>(Code::kOutOfRange));
   Start(a, &host, 5000, &rc);
@@ -94,7 +94,7 @@ TEST(TrustedRuntime, RefusesWrongAbiVersionAndSlotCounts) {
 }
 
 TEST(TrustedRuntime, WipesTheCallersRequestBufferAfterCopyingIt) {
-  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr};
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr, 0};
   Loaded l;
   int32_t rc = -1;
   Start(l, &host, 1, &rc);
@@ -128,7 +128,7 @@ TEST(TrustedRuntime, WipesTheCallersRequestBufferAfterCopyingIt) {
 // request_buffer (sim's in-place path): a frame written into the enclave's own buffer runs
 // without a copy; one that claims more bytes than that buffer holds is refused, not read past.
 TEST(TrustedRuntime, RunsAFrameWrittenIntoItsRequestBufferAndRefusesOneThatOverrunsIt) {
-  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr};
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr, 0};
   Loaded l;
   int32_t rc = -1;
   Start(l, &host, 2, &rc);
@@ -169,7 +169,7 @@ TEST(TrustedRuntime, RunsAFrameWrittenIntoItsRequestBufferAndRefusesOneThatOverr
 // Value calls (call_values): the arguments are copied, then wiped where the host put them
 // (DESIGN §5 rules 1 and 8), and the checks of a frame's call apply.
 TEST(TrustedRuntime, ValueCallsCopyThenWipeTheirArgumentsAndCheckWhatTheyAreGiven) {
-  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr};
+  confide_host_v1 host{kAbiVersion, nullptr, LyingHost, nullptr, nullptr, 0};
   Loaded l;
   int32_t rc = -1;
   Start(l, &host, 2, &rc);

@@ -104,5 +104,14 @@ TEST(Channel, SleepingAndPublishingSidesNeverMissEachOther) {
   munmap(m, size + 4096);
 }
 
+// The slot thread's back-off comes from the host in the flags' high byte: a hint, so a host
+// cannot make the slot thread wait longer than kMaxBackOffPauses.
+TEST(Channel, TheSlotThreadsBackOffIsTheFlagsHighByteBounded) {
+  EXPECT_EQ(SlotBackOff(kSwitchless | kDemote), 0u);
+  EXPECT_EQ(SlotBackOff(static_cast<uint16_t>(kSwitchless | 5u << kBackOffShift)), 5u);
+  EXPECT_EQ(SlotBackOff(static_cast<uint16_t>(kMaxBackOffPauses << kBackOffShift)), kMaxBackOffPauses);
+  EXPECT_EQ(SlotBackOff(0xff00 | kDemote), kMaxBackOffPauses);
+}
+
 }  // namespace
 }  // namespace confide::soft

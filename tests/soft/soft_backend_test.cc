@@ -451,8 +451,8 @@ TEST(SoftBackend, ValueCallsCrossTheChannelWithTheirChecks) {
 
 // Switchless calls cross the channel under each EnclaveOptions::channel_demote choice, past the
 // tuner's first line trial (the slot moves between its hot lines every few calls) and its first
-// demote trial (calls alternate between demoting and not; kMeasure only). Every seventh call
-// carries a string long enough to reach the hot line's other places.
+// mode trial (calls change between demoting and not, kMeasure only, and between back-offs).
+// Every seventh call carries a string long enough to reach the hot line's other places.
 TEST(SoftBackend, EveryChannelDemoteChoiceCarriesCalls) {
   Daemon d;
   using Demote = EnclaveOptions::ChannelDemote;
@@ -462,7 +462,7 @@ TEST(SoftBackend, EveryChannelDemoteChoiceCarriesCalls) {
     o.channel_demote = demote;
     auto e = Enclave::Create(RAW_ENCLAVE, kTables, o);
     ASSERT_TRUE(e.ok()) << e.status().ToString();
-    for (uint32_t i = 0; i < soft::HandOffTuner::kFirstTrial + soft::HandOffTuner::kLineTrialCalls + soft::HandOffTuner::kTrialCalls + 8; ++i) {
+    for (uint32_t i = 0; i < soft::HandOffTuner::kFirstTrial + soft::HandOffTuner::kLineTrialCalls + soft::HandOffTuner::kModeTrialCalls + 8; ++i) {
       const std::string text = "call " + std::to_string(i) + std::string(i % 7 == 0 ? 1500 : 0, '.');
       auto r = Echo(**e, text);
       ASSERT_TRUE(r.ok()) << r.status().ToString();

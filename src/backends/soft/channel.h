@@ -18,8 +18,9 @@
 namespace confide::soft {
 
 inline constexpr uint32_t kChannelMagic = 0x48434643;  // "CFCH"
-// 3: value calls (kValueCall); 4: SlotControl::flags; 5: hot lines (SlotState::kMove)
-inline constexpr uint32_t kChannelVersion = 5;
+// 3: value calls (kValueCall); 4: SlotControl::flags; 5: hot lines (SlotState::kMove);
+// 6: the slot thread's back-off in SlotControl::flags
+inline constexpr uint32_t kChannelVersion = 6;
 // Default bytes of frame data per slot; frames larger than a slot are refused (kOutOfRange).
 inline constexpr uint64_t kDefaultSlotDataBytes = 4ull << 20;
 
@@ -70,6 +71,10 @@ inline constexpr uint32_t kValueCall = 0x80000000u;
 // SlotControl::flags, set by the host with each ecall request.
 inline constexpr uint16_t kSwitchless = 1;  // the caller asked for switchless: spin longer
 inline constexpr uint16_t kDemote = 2;      // publish this call's hand-offs with CLDEMOTE (HandOffTuner)
+// Bits 8-15: pauses the slot thread lets pass after its reply before it looks at the slot's line
+// again (HandOffTuner; see BackOff). A hint: the slot thread waits at most kMaxBackOffPauses.
+inline constexpr unsigned kBackOffShift = 8;
+inline constexpr uint32_t kMaxBackOffPauses = 32;
 
 struct SlotControl {
   std::atomic<uint32_t> state;             // SlotState; the futex word
@@ -143,6 +148,21 @@ inline void CpuRelax() {
 #if defined(__x86_64__)
   __builtin_ia32_pause();
 #endif
+}
+
+// The pause after publishing, before a side waits for the other's answer on the same line. A
+// spinning side reads the line as soon as the other side has taken it to read the news: the
+// line is then shared again, and the other side's answer has to take it back (one more transfer
+// between the cores) before it can be stored. Waiting about as long as the other side needs to
+// read, act and answer lets its stores find the line still its own. The right wait depends on
+// the software on both sides, so HandOffTuner measures a few (docs/performance.md, "Back-off").
+inline void BackOff(uint32_t pauses) {
+  for (uint32_t i = 0; i < pauses; ++i) CpuRelax();
+}
+// The slot thread's back-off a request's flags ask for, bounded.
+inline uint32_t SlotBackOff(uint16_t flags) {
+  uint32_t pauses = flags >> kBackOffShift;
+  return pauses < kMaxBackOffPauses ? pauses : kMaxBackOffPauses;
 }
 
 // Waits until `pred(state)` holds for the slot's state, spinning then sleeping. Every

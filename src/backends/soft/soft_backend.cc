@@ -323,7 +323,8 @@ class SoftBackend : public Backend {
     c.call_id = values ? id | soft::kValueCall : id;
     c.length = in_len;
     c.code = 0;
-    c.flags = static_cast<uint16_t>((spin ? soft::kSwitchless : 0) | (demote ? soft::kDemote : 0));
+    c.flags = static_cast<uint16_t>((spin ? soft::kSwitchless : 0) | (demote ? soft::kDemote : 0) |
+                                    (spin ? choice.slot_pauses << soft::kBackOffShift : 0));
     c.host_cpu = static_cast<uint16_t>(sched_getcpu());
     bool woke = soft::PublishState(c, soft::Side::kHost, SlotState::kEcallRequest, demote);
     // Adaptive: a slot thread that was asleep answers no sooner than a wake-up latency (tens of
@@ -332,6 +333,7 @@ class SoftBackend : public Backend {
     // No timeout: the reaper wakes this wait if the enclave process ends.
     soft::WaitPolicy policy{spin ? 50000u : (woke ? 0u : 2000u), 0};
     if (!spin || woke) hs.tuner.Disturbed();
+    else soft::BackOff(choice.host_pauses);
     for (;;) {
       // The reaper may have marked the slot gone just before our last store overwrote that;
       // it sets ended_ first, so this load sees it then (both are seq_cst).

@@ -408,9 +408,9 @@ uint16_t Flags(uint32_t slot) { return __atomic_load_n(&g.control[slot]->flags, 
 
 // Slot threads sleep without a timeout (no timer armed per sleep, no wake-ups while idle): the
 // watchdog does the periodic checks, and the host's death ends the process through it.
-WaitPolicy Policy(uint32_t slot) {
+WaitPolicy Policy(uint16_t flags) {
   WaitPolicy p;
-  p.spin_ns = (Flags(slot) & kSwitchless) != 0 ? kSpinSwitchlessNs : kSpinNs;
+  p.spin_ns = (flags & kSwitchless) != 0 ? kSpinSwitchlessNs : kSpinNs;
   p.check_ms = 0;
   return p;
 }
@@ -498,7 +498,7 @@ int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
   PublishState(c, Side::kEnclave, SlotState::kOcallRequest, (Flags(slot) & kDemote) != 0);
   for (;;) {
     Status w = WaitForState(
-        c, Side::kEnclave, Policy(slot),
+        c, Side::kEnclave, Policy(Flags(slot)),
         [](SlotState s) { return s == SlotState::kOcallReply || s == SlotState::kEcallRequest; },
         [] { return SlotAlive(); });
     if (!w.ok()) return fail(w.code(), "waiting for the host failed");
@@ -522,7 +522,7 @@ int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
   return __atomic_load_n(&c.code, __ATOMIC_ACQUIRE);
 }
 
-confide_host_v1 g_host{abi::kAbiVersion, nullptr, HostOcall, nullptr, PlatformCall};
+confide_host_v1 g_host{abi::kAbiVersion, nullptr, HostOcall, nullptr, PlatformCall, CONFIDE_HOST_DEDICATED_SLOTS};
 
 // ------------------------------------------------------------------ step 4: loading
 struct FindArgs {
@@ -670,9 +670,14 @@ void* SlotMain(void* arg) {
   while (g_go.load() == 0) FutexWait(g_go, 0, 100);
 
   bool woke_host = false;
+  bool replied = false;            // the last thing this thread did was an ecall's reply
   bool slept_before_move = false;  // a move does not spare the request after it the checks
   uint32_t calls = 0;
   uint64_t left_cpu_ns = 0;
+  // The last request's hints, read with the request: after the reply the host takes the line,
+  // and a read of it here would only take it back.
+  uint16_t flags = 0;
+  int host_cpu = -1;
   for (;;) {
     // A host that had to be woken for the last reply sends its next request no sooner than
     // a wake-up latency later: sleep at once rather than spin (unless it asked to spin).
@@ -680,16 +685,18 @@ void* SlotMain(void* arg) {
     // and it cannot go on while this thread spins. A switchless caller wants this thread on
     // another CPU, so it moves there first if it can.
     SlotControl& c = *g.control[slot];
-    WaitPolicy policy = Policy(slot);
-    bool on_host_cpu = OnHostCpu(c);
+    WaitPolicy policy = Policy(flags);
+    bool on_host_cpu = host_cpu == sched_getcpu();
     if (on_host_cpu && policy.spin_ns == kSpinSwitchlessNs && LeaveCpu(sched_getcpu(), left_cpu_ns))
       on_host_cpu = false;
     if ((woke_host && policy.spin_ns == kSpinNs) || on_host_cpu) policy.spin_ns = 0;
+    if (replied && policy.spin_ns != 0) BackOff(SlotBackOff(flags));
     bool slept = false;
     Status w = WaitForState(
         c, Side::kEnclave, policy, [](SlotState s) { return s == SlotState::kEcallRequest || s == SlotState::kMove; },
         [] { return SlotAlive(); }, &slept);
     if (!w.ok()) continue;
+    replied = false;
     if (static_cast<SlotState>(c.state.load(std::memory_order_acquire)) == SlotState::kMove) {
       slept_before_move |= slept;
       MoveSlot(slot);
@@ -699,7 +706,10 @@ void* SlotMain(void* arg) {
     ParkIfResponding();
     if (slept || slept_before_move || (++calls & 1023) == 0) CheckWatchdog();
     slept_before_move = false;
+    flags = Flags(slot);
+    host_cpu = __atomic_load_n(&c.host_cpu, __ATOMIC_RELAXED);
     woke_host = ServeEcall(slot);
+    replied = !woke_host;
   }
   return nullptr;
 }
