@@ -40,7 +40,8 @@ struct EnclaveOptions {
   // (CLDEMOTE). That saves a cache-line round trip when host and enclave threads run on
   // different cores, and costs one when they share a core (SMT); kMeasure lets the host time
   // both now and then and keep the faster one, per slot. kAlways and kNever are for hosts
-  // that know where their threads run (pinned). docs/soft-backend.md, "The host side".
+  // that know where their threads run (pinned); the hot line and the back-offs after each
+  // hand-off are measured either way. docs/soft-backend.md, "The host side".
   enum class ChannelDemote { kMeasure, kAlways, kNever };
   ChannelDemote channel_demote = ChannelDemote::kMeasure;
 };
