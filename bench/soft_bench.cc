@@ -186,23 +186,26 @@ void ChannelHandOff(benchmark::State& state, size_t frame, Demote demote = Demot
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     std::vector<uint8_t> mine(frame);
-    uint16_t flags = 0;
+    uint16_t flags = 0;    // the last request's, read with it (as SlotMain does)
+    int host_cpu = -1;
+    bool replied = false;  // and the reply needed no wake-up
     for (;;) {
       soft::WaitPolicy p = spin;
-      if (soft::OnHostCpu(c)) p.spin_ns = 0;
-      else soft::BackOff(soft::SlotBackOff(flags));
+      if (host_cpu >= 0 && host_cpu == sched_getcpu()) p.spin_ns = 0;
+      else if (replied) soft::BackOff(soft::SlotBackOff(flags));
       (void)soft::WaitForState(
           c, soft::Side::kEnclave, p,
           [](soft::SlotState st) { return st == soft::SlotState::kEcallRequest || st == soft::SlotState::kGone; }, ok);
       if (static_cast<soft::SlotState>(c.state.load()) == soft::SlotState::kGone) _exit(0);
       size_t len = std::min<uint64_t>(c.length, frame);
       flags = c.flags;
+      host_cpu = c.host_cpu;
       if (len <= 4096) std::memcpy(mine.data(), data, len);  // wiped below, by the reply
       else confide::abi::CopyAndWipe(mine.data(), data, len);
       std::memcpy(data, mine.data(), std::min(len, kReply));
       c.length = std::min(len, kReply);
       c.code = 0;
-      soft::PublishState(c, soft::Side::kEnclave, soft::SlotState::kEcallReply, (flags & soft::kDemote) != 0);
+      replied = !soft::PublishState(c, soft::Side::kEnclave, soft::SlotState::kEcallReply, (flags & soft::kDemote) != 0);
     }
   }
   std::vector<uint8_t> request(frame, 0x5a);
@@ -397,7 +400,8 @@ void EmptyEcalls(benchmark::State& state, bool switchless, bool idle = false, De
 }
 
 void BM_Soft_EmptyEcall_Switchless(benchmark::State& state) { EmptyEcalls(state, true); }
-// The tuner's two choices, each forced (EnclaveOptions::channel_demote).
+// The tuner's demote choice, each way forced (EnclaveOptions::channel_demote); the line and
+// the back-offs are still the tuner's.
 void BM_Soft_EmptyEcall_Switchless_Demote(benchmark::State& state) { EmptyEcalls(state, true, false, Demote::kAlways); }
 void BM_Soft_EmptyEcall_Switchless_NoDemote(benchmark::State& state) { EmptyEcalls(state, true, false, Demote::kNever); }
 void BM_Soft_EmptyEcall_Sleeping(benchmark::State& state) { EmptyEcalls(state, false); }

@@ -80,6 +80,53 @@ TEST(TrustedRuntime, ChecksSlotBoundsAndRefusesCallsAfterTerminate) {
   l.entry.terminate = nullptr;
 }
 
+// A loader whose slots each have a thread of their own (soft) says so, and the runtime then
+// marks a slot busy without an atomic read-modify-write: what it admits must not change.
+confide_enclave_v1* g_reentered = nullptr;
+Status g_allowed, g_not_allowed;
+int32_t ReenteringHost(void*, uint32_t slot, uint32_t, uint8_t*, size_t, uint8_t* out, size_t cap, size_t* out_len) {
+  auto call = [&](uint32_t id) {
+    FrameWriter w;
+    w.Buffer("x", 1);
+    Bytes req = w.Finish();
+    Bytes reply(256);
+    size_t len = 0;
+    int32_t rc = g_reentered->ecall(slot, id, req.data(), req.size(), reply.data(), reply.size(), &len);
+    return rc == 0 ? Status::Ok() : Status(static_cast<Code>(rc), std::string(reply.begin(), reply.begin() + static_cast<long>(len)));
+  };
+  g_allowed = call(1);      // "secret": private, in host_reenter's allow list
+  g_not_allowed = call(0);  // "echo": public, not in it
+  FrameWriter w;
+  w.Value<int32_t>(9);
+  Bytes r = w.Finish();
+  if (r.size() > cap) return static_cast<int32_t>(Code::kOutOfRange);
+  std::memcpy(out, r.data(), r.size());
+  *out_len = r.size();
+  return 0;
+}
+
+TEST(TrustedRuntime, DedicatedSlotsAdmitWhatSharedSlotsAdmit) {
+  confide_host_v1 host{kAbiVersion, nullptr, ReenteringHost, nullptr, nullptr, CONFIDE_HOST_DEDICATED_SLOTS};
+  Loaded l;
+  int32_t rc = -1;
+  Start(l, &host, 1, &rc);
+  ASSERT_EQ(rc, 0);
+  g_reentered = &l.entry;
+  EXPECT_TRUE(Ecall(l, 0, /*call_host*/ 2, CallHostFrame(/*host_reenter*/ 0)).ok());
+  EXPECT_TRUE(g_allowed.ok()) << g_allowed.message();
+  EXPECT_EQ(g_not_allowed.code(), Code::kPermissionDenied);
+  EXPECT_NE(g_not_allowed.message().find("may not be called during ocall 'host_reenter'"), std::string::npos)
+      << g_not_allowed.message();
+  // The slot is free again after the call, and a private ecall stays private at the top.
+  FrameWriter w;
+  w.Buffer("a", 2);
+  EXPECT_TRUE(Ecall(l, 0, /*echo*/ 0, w.Finish()).ok());
+  Status s = Ecall(l, 0, /*secret*/ 1, CallHostFrame(0));
+  EXPECT_EQ(s.code(), Code::kPermissionDenied);
+  EXPECT_NE(s.message().find("is private"), std::string::npos) << s.message();
+  g_reentered = nullptr;
+}
+
 TEST(TrustedRuntime, RefusesWrongAbiVersionAndSlotCounts) {
   confide_host_v1 old_host{kAbiVersion + 1, nullptr, LyingHost, nullptr, nullptr, 0};
   Loaded a;

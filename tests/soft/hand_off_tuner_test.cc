@@ -68,7 +68,7 @@ TEST(HandOffTuner, SwitchesAfterOneTrialAndBackWhenThePlacementChanges) {
   EXPECT_FALSE(t.demote()) << "siblings sharing L1 and L2: demoting only costs";
   // Between trials every call follows the choice.
   EXPECT_EQ(Calls(t, T::kPeriod, {100, 60}), 0u);
-  // The threads move to separate cores: the next demote trial switches back.
+  // The threads move to separate cores: the next mode trial switches back.
   Calls(t, kPair + 1, {60, 100});
   EXPECT_TRUE(t.demote());
 }
@@ -119,14 +119,14 @@ TEST(HandOffTuner, ADifferenceWithinTheMarginChangesNothing) {
 }
 
 TEST(HandOffTuner, OneSlowBlockDoesNotDecide) {
-  // A preempted block (the VM took the CPU away) is one sample of eight: the median ignores it.
+  // A preempted block (the VM took the CPU away) is one sample of four: the median ignores it.
   HandOffTuner t(true, FakeClock);
   Calls(t, T::kFirstTrial + T::kLineTrialCalls, {100, 150});
   bool slowed = false;
   for (uint32_t i = 0; i < T::kModeTrialCalls + 1; ++i) {
     HandOffTuner::Choice c = t.Next();
     g_now += c.demote ? 100 : 150;
-    if (c.mode == 0 && !slowed && i > T::kBlock) {  // inside a block of the kept mode
+    if (c.mode == 0 && !slowed && i > T::kBlock && i % T::kBlock == T::kBlock / 2) {  // mid-block, timed
       g_now += 1000000;
       slowed = true;
     }

@@ -124,7 +124,8 @@ class HandOffTuner {
     uint32_t i = i_++;
     Stamp(i);
     if (i % kBlock == 0) {
-      // Each round starts one choice further on, so that no choice always follows the same one.
+      // Each round starts one choice further on, so that the first choices do not always run
+      // first (right after the other trial, or the calls before it).
       uint32_t b = i / kBlock;
       bucket_ = (b + b / Choices()) % Choices();
     }
