@@ -191,7 +191,7 @@ void ChannelHandOff(benchmark::State& state, size_t frame, Demote demote = Demot
     bool replied = false;  // and the reply needed no wake-up
     for (;;) {
       soft::WaitPolicy p = spin;
-      if (host_cpu >= 0 && host_cpu == sched_getcpu()) p.spin_ns = 0;
+      if (soft::OnHostCpu(host_cpu)) p.spin_ns = 0;
       else if (replied) soft::BackOff(soft::SlotBackOff(flags));
       (void)soft::WaitForState(
           c, soft::Side::kEnclave, p,

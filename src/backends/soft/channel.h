@@ -137,12 +137,10 @@ void FutexWake(std::atomic<uint32_t>& word);
 void FutexWait(std::atomic<uint32_t>& word, uint32_t expected, uint32_t timeout_ms);
 uint64_t MonotonicNs();
 
-// Whether the calling thread runs on the CPU the host sent the slot's request from
-// (SlotControl::host_cpu). A slot thread there must not spin: waking it preempted the host,
-// which cannot send anything while it spins.
-inline bool OnHostCpu(const SlotControl& c) {
-  return static_cast<int>(__atomic_load_n(&c.host_cpu, __ATOMIC_RELAXED)) == sched_getcpu();
-}
+// Whether the calling thread runs on the CPU the host sent the slot's last request from
+// (SlotControl::host_cpu, read with the request; -1 before the first). A slot thread there must
+// not spin: waking it preempted the host, which cannot send anything while it spins.
+inline bool OnHostCpu(int host_cpu) { return host_cpu >= 0 && host_cpu == sched_getcpu(); }
 
 inline void CpuRelax() {
 #if defined(__x86_64__)

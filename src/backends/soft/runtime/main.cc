@@ -686,7 +686,7 @@ void* SlotMain(void* arg) {
     // another CPU, so it moves there first if it can.
     SlotControl& c = *g.control[slot];
     WaitPolicy policy = Policy(flags);
-    bool on_host_cpu = host_cpu >= 0 && host_cpu == sched_getcpu();
+    bool on_host_cpu = OnHostCpu(host_cpu);
     if (on_host_cpu && policy.spin_ns == kSpinSwitchlessNs && LeaveCpu(sched_getcpu(), left_cpu_ns))
       on_host_cpu = false;
     if ((woke_host && policy.spin_ns == kSpinNs) || on_host_cpu) policy.spin_ns = 0;
