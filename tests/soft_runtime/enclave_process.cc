@@ -262,7 +262,6 @@ void EnclaveProcess::Move(uint32_t slot, uint32_t line) {
     next.enclave_sleeping.store(0);
     next.host_sleeping.store(0);
     next.state.store(static_cast<uint32_t>(SlotState::kEcallReply));
-    next.flags = old.flags;
     lines_[slot] = line;
   }
   old.call_id = line;

@@ -381,15 +381,15 @@ class SoftBackend : public Backend {
 
   // Moves the slot's hot line between calls: the last reply is in, so the slot thread waits on
   // `from` for a request. The new line is made ready before the slot thread is told about it,
-  // and the next request goes there at once: the slot thread needs no answer to follow.
+  // and the next request goes there at once: the slot thread needs no answer to follow. (The
+  // request's hints, flags and host_cpu, come with that request: the slot thread keeps the last
+  // ones it read in between.)
   void Move(uint32_t slot, uint32_t from, uint32_t to, bool demote) {
     soft::SlotControl& old = channel_.control(slot, from);
     soft::SlotControl& next = channel_.control(slot, to);
     next.host_sleeping.store(0, std::memory_order_relaxed);
     next.enclave_sleeping.store(0, std::memory_order_relaxed);
     next.state.store(static_cast<uint32_t>(SlotState::kEcallReply), std::memory_order_relaxed);
-    next.flags = old.flags;
-    next.host_cpu = old.host_cpu;
     slots_[slot].line.store(to, std::memory_order_seq_cst);  // before the reaper could miss it
     old.call_id = to;
     soft::PublishState(old, soft::Side::kHost, SlotState::kMove, demote);
