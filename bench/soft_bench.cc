@@ -221,7 +221,7 @@ void ChannelHandOff(benchmark::State& state, size_t frame, Demote demote = Demot
     c.code = 0;
     c.flags = static_cast<uint16_t>(soft::kSwitchless | (demoting ? soft::kDemote : 0) |
                                     choice.slot_pauses << soft::kBackOffShift);
-    c.host_cpu = static_cast<uint16_t>(sched_getcpu());
+    c.host_cpu = static_cast<uint16_t>(soft::CurrentCpu());
     bool woke = soft::PublishState(c, soft::Side::kHost, soft::SlotState::kEcallRequest, demoting);
     if (!woke) soft::BackOff(choice.host_pauses);
     bool slept = false;

@@ -39,10 +39,11 @@ struct Enclave::SlotPool {
     free[slot].store(1, std::memory_order_release);
     // Without a fence between the store and this load, a waiter that registers at this very
     // moment may be missed; waiters therefore also look again every kPoll.
-    if (waiters.load(std::memory_order_relaxed) != 0) {
-      std::lock_guard<std::mutex> lock(mu);
-      cv.notify_one();
-    }
+    if (waiters.load(std::memory_order_relaxed) != 0) WakeWaiter();
+  }
+  [[gnu::noinline, gnu::cold]] void WakeWaiter() {
+    std::lock_guard<std::mutex> lock(mu);
+    cv.notify_one();
   }
 
   static constexpr std::chrono::milliseconds kPoll{1};
@@ -222,7 +223,7 @@ Status Enclave::OnSlot(Fn call) {
     CONFIDE_ASSIGN_OR_RETURN(slot, AcquireSlot());
   }
   call(slot);
-  ReleaseSlot(slot);
+  slots_->Give(slot);  // ReleaseSlot's body, inline here on the call path
   return Status::Ok();
 }
 

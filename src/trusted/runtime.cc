@@ -64,7 +64,7 @@ const std::string& EcallName(uint32_t id) { return g_ecall_names[id]; }
 // Marks slot `s` busy if it is free. Where each slot has one thread that calls in on it, no
 // other thread can race for it, and a plain store does: an atomic read-modify-write waits for
 // the store buffer to drain, tens of cycles on the path of every soft switchless call.
-bool TakeSlot(Slot& s) {
+[[gnu::always_inline]] inline bool TakeSlot(Slot& s) {
   if (s.busy.load(std::memory_order_relaxed)) return false;
   if (g_rt.dedicated_slots) {
     s.busy.store(true, std::memory_order_relaxed);
@@ -106,7 +106,7 @@ Frames& FramesAt(Slot& s, uint32_t depth) {
 
 // Runs ecall `id`'s code (`run`: its frame dispatcher or its value handler); exceptions stop here.
 template <typename Run>
-Status Guarded(uint32_t id, Run run) {
+[[gnu::always_inline]] inline Status Guarded(uint32_t id, Run run) {
   try {
     return run();
   } catch (const std::exception& e) {
@@ -223,8 +223,9 @@ int32_t Dispatch(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t
 }
 
 // Runs value ecall `e` on slot `s` once it was admitted: its arguments are copied onto this
-// thread's stack, which is enclave memory, before anything reads them.
-int32_t RunValues(Slot& s, uint32_t id, const abi::EcallInfo& e, bool nested, uint8_t* in,
+// thread's stack, which is enclave memory, before anything reads them. Inline, with TakeSlot
+// and Guarded, so that CallValues's common case makes one call, the handler's.
+[[gnu::always_inline]] inline int32_t RunValues(Slot& s, uint32_t id, const abi::EcallInfo& e, bool nested, uint8_t* in,
                   size_t in_len, uint8_t* out, size_t cap, size_t* out_len) {
   Occupy occupied(s, nested);
   alignas(16) uint8_t args[abi::kMaxValueCallBytes];

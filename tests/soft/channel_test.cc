@@ -4,6 +4,7 @@
 // test; the narrowest race, a publisher's state store still in its store buffer when it reads
 // the other's flag (what PublishState's fence is for), is too rare to hit here in 100,000
 // round trips.
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -111,6 +112,27 @@ TEST(Channel, TheSlotThreadsBackOffIsTheFlagsHighByteBounded) {
   EXPECT_EQ(SlotBackOff(static_cast<uint16_t>(kSwitchless | 5u << kBackOffShift)), 5u);
   EXPECT_EQ(SlotBackOff(static_cast<uint16_t>(kMaxBackOffPauses << kBackOffShift)), kMaxBackOffPauses);
   EXPECT_EQ(SlotBackOff(0xff00 | kDemote), kMaxBackOffPauses);
+}
+
+// CurrentCpu reads the CPU from the thread's rseq area: it must follow the thread wherever it
+// is moved, as sched_getcpu does (the host sends it with each request, and a slot thread on
+// that CPU sleeps instead of spinning).
+TEST(Channel, CurrentCpuFollowsTheThreadToEachCpuItIsPinnedTo) {
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  int visited = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0) << "cpu " << cpu;
+    EXPECT_EQ(CurrentCpu(), cpu);
+    EXPECT_EQ(CurrentCpu(), sched_getcpu());
+    ++visited;
+  }
+  ASSERT_EQ(sched_setaffinity(0, sizeof allowed, &allowed), 0);
+  EXPECT_GE(visited, 1);
 }
 
 }  // namespace

@@ -9,18 +9,6 @@
 #include <string>
 
 namespace confide::soft {
-namespace {
-
-constexpr size_t kHeaderBytes = (sizeof(ChannelHeader) + 63) & ~size_t{63};
-constexpr size_t kControlBytes = sizeof(SlotControl);
-
-// Room for the hot line at its last place and the data area after it.
-size_t SlotStride(uint64_t data_bytes) {
-  return ((kHotLines - 1) * kHotLineStride + kControlBytes + data_bytes + 63) & ~uint64_t{63};
-}
-
-}  // namespace
-
 uint64_t MonotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -28,7 +16,7 @@ uint64_t MonotonicNs() {
 }
 
 size_t ChannelSize(uint32_t num_slots, uint64_t slot_data_bytes) {
-  return kHeaderBytes + static_cast<size_t>(num_slots) * SlotStride(slot_data_bytes);
+  return kChannelHeaderBytes + static_cast<size_t>(num_slots) * SlotStride(slot_data_bytes);
 }
 
 Status Channel::Initialise(uint32_t num_slots, uint64_t slot_data_bytes) {
@@ -53,7 +41,7 @@ Status Channel::Initialise(uint32_t num_slots, uint64_t slot_data_bytes) {
 }
 
 Status Channel::Validate() {
-  if (size_ < kHeaderBytes) return InvalidArgument("call channel is smaller than its header");
+  if (size_ < kChannelHeaderBytes) return InvalidArgument("call channel is smaller than its header");
   const ChannelHeader& h = header();
   // One read of each field: what is checked is what is used.
   uint32_t magic = h.magic, version = h.version, slots = h.num_slots;
@@ -67,15 +55,6 @@ Status Channel::Validate() {
   num_slots_ = slots;
   slot_data_bytes_ = bytes;
   return Status::Ok();
-}
-
-SlotControl& Channel::control(uint32_t slot, uint32_t line) const {
-  return *reinterpret_cast<SlotControl*>(base_ + kHeaderBytes + slot * SlotStride(slot_data_bytes()) +
-                                         line * kHotLineStride);
-}
-
-uint8_t* Channel::data(uint32_t slot, uint32_t line) const {
-  return reinterpret_cast<uint8_t*>(&control(slot, line)) + kControlBytes;
 }
 
 void FutexWake(std::atomic<uint32_t>& word) {

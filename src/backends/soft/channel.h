@@ -8,6 +8,7 @@
 #pragma once
 
 #include <sched.h>
+#include <sys/rseq.h>
 
 #include <atomic>
 #include <cstddef>
@@ -88,6 +89,13 @@ struct SlotControl {
 };
 static_assert(sizeof(SlotControl) == 32, "the control block and the start of the data share a cache line");
 
+inline constexpr size_t kChannelHeaderBytes = (sizeof(ChannelHeader) + 63) & ~size_t{63};
+// Bytes from one slot's region to the next: room for the hot line at its last place and the
+// data area after it.
+inline constexpr uint64_t SlotStride(uint64_t data_bytes) {
+  return ((kHotLines - 1) * kHotLineStride + sizeof(SlotControl) + data_bytes + 63) & ~uint64_t{63};
+}
+
 // Byte size of a channel with `num_slots` slots of `slot_data_bytes` each.
 size_t ChannelSize(uint32_t num_slots, uint64_t slot_data_bytes);
 
@@ -110,8 +118,14 @@ class Channel {
   uint64_t slot_data_bytes() const { return slot_data_bytes_; }
   // The slot's control block and data area with its hot line at `line` (< kHotLines; callers
   // check a line that came through the channel).
-  SlotControl& control(uint32_t slot, uint32_t line = 0) const;
-  uint8_t* data(uint32_t slot, uint32_t line = 0) const;
+  // Inline: both sides compute them on every call.
+  SlotControl& control(uint32_t slot, uint32_t line = 0) const {
+    return *reinterpret_cast<SlotControl*>(base_ + kChannelHeaderBytes + slot * SlotStride(slot_data_bytes_) +
+                                           line * kHotLineStride);
+  }
+  uint8_t* data(uint32_t slot, uint32_t line = 0) const {
+    return reinterpret_cast<uint8_t*>(&control(slot, line)) + sizeof(SlotControl);
+  }
 
  private:
   uint8_t* base_ = nullptr;
@@ -137,10 +151,23 @@ void FutexWake(std::atomic<uint32_t>& word);
 void FutexWait(std::atomic<uint32_t>& word, uint32_t expected, uint32_t timeout_ms);
 uint64_t MonotonicNs();
 
+// The CPU the calling thread runs on, as sched_getcpu() says: read from the thread's rseq area,
+// which the kernel keeps current, where glibc registered one (a load, where sched_getcpu is a
+// call of ~3 ns on the call path).
+inline int CurrentCpu() {
+  if (__rseq_size != 0) {
+    const auto* rs = reinterpret_cast<const volatile struct rseq*>(static_cast<const char*>(__builtin_thread_pointer()) +
+                                                                   __rseq_offset);
+    const auto cpu = static_cast<int32_t>(rs->cpu_id);
+    if (cpu >= 0) return cpu;
+  }
+  return sched_getcpu();
+}
+
 // Whether the calling thread runs on the CPU the host sent the slot's last request from
 // (SlotControl::host_cpu, read with the request; -1 before the first). A slot thread there must
 // not spin: waking it preempted the host, which cannot send anything while it spins.
-inline bool OnHostCpu(int host_cpu) { return host_cpu >= 0 && host_cpu == sched_getcpu(); }
+inline bool OnHostCpu(int host_cpu) { return host_cpu >= 0 && host_cpu == CurrentCpu(); }
 
 inline void CpuRelax() {
 #if defined(__x86_64__)

@@ -97,7 +97,28 @@ class HandOffTuner {
   // same under every choice. Two clock reads per block, not per call: a clock read between
   // reading the reply and writing the next request is work in just the window the choices are
   // about.
+  //
+  // Inline, the common case alone: between trials, a call that is not one to check the clock.
   Choice Next() {
+    if (phase_ == Phase::kBetween && since_ < due_at_ && (since_ < kFirstTrial || since_ % kCheckEvery != 0)) {
+      ++since_;
+      return Make(line_, mode_);
+    }
+    return NextOther();
+  }
+
+  // The current call is no plain switchless round trip (not switchless, a side slept, or it
+  // served an ocall): its block says nothing about the cache line.
+  void Disturbed() { clean_ = false; }
+
+  bool demote() const { return kModeTable[mode_].demote; }
+  uint32_t mode() const { return mode_; }
+  uint32_t line() const { return line_; }
+
+ private:
+  enum class Phase { kBetween, kLines, kModes };
+
+  [[gnu::noinline]] Choice NextOther() {
     if (phase_ == Phase::kBetween) {
       // The clock is read every kCheckEvery calls, and not in the kFirstTrial calls after a
       // trial (or the start), which a trial just measured (or which are start-up noise).
@@ -131,17 +152,6 @@ class HandOffTuner {
     }
     return phase_ == Phase::kLines ? Make(bucket_, mode_) : Make(line_, bucket_);
   }
-
-  // The current call is no plain switchless round trip (not switchless, a side slept, or it
-  // served an ocall): its block says nothing about the cache line.
-  void Disturbed() { clean_ = false; }
-
-  bool demote() const { return kModeTable[mode_].demote; }
-  uint32_t mode() const { return mode_; }
-  uint32_t line() const { return line_; }
-
- private:
-  enum class Phase { kBetween, kLines, kModes };
   struct Samples {
     std::array<uint64_t, kRounds> v{};
     uint32_t n = 0;

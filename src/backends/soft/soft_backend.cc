@@ -319,13 +319,13 @@ class SoftBackend : public Backend {
     }
     soft::SlotControl& c = channel_.control(slot, line);
     uint8_t* data = channel_.data(slot, line);
-    if (in != data) abi::CopyAndWipe(data, in, in_len);  // else written in place (RequestRegion)
+    if (in != data && in_len != 0) abi::CopyAndWipe(data, in, in_len);  // else written in place (RequestRegion)
     c.call_id = values ? id | soft::kValueCall : id;
     c.length = in_len;
     c.code = 0;
     c.flags = static_cast<uint16_t>((spin ? soft::kSwitchless : 0) | (demote ? soft::kDemote : 0) |
                                     (spin ? choice.slot_pauses << soft::kBackOffShift : 0));
-    c.host_cpu = static_cast<uint16_t>(sched_getcpu());
+    c.host_cpu = static_cast<uint16_t>(soft::CurrentCpu());
     bool woke = soft::PublishState(c, soft::Side::kHost, SlotState::kEcallRequest, demote);
     // Adaptive: a slot thread that was asleep answers no sooner than a wake-up latency (tens of
     // microseconds on these VMs), so a sleeping call then sleeps at once instead of spinning
@@ -353,7 +353,7 @@ class SoftBackend : public Backend {
     }
     // The enclave process is trusted, but its reply still lands only within our buffer.
     size_t len = std::min<uint64_t>(c.length, std::min<uint64_t>(cap, room));
-    std::memcpy(out, data, len);
+    if (len != 0) std::memcpy(out, data, len);  // a call to memcpy even for none
     *out_len = len;
     int32_t code = c.code;
     // The enclave wipes the requests it takes. One it refused (or could not hold) may still
