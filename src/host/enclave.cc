@@ -1,5 +1,9 @@
 #include "confide/enclave.h"
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -7,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "host/backend.h"
@@ -14,14 +19,43 @@
 namespace confide {
 
 // Free thread slots: one flag per slot, taken with a compare-and-swap and given back with a
-// plain store, so a call makes one locked instruction here instead of two (a bitmap needs a
-// locked 'or' to give one back). The mutex and condition variable are only for callers that
-// wait (EnclaveOptions::slot_wait) when none is free.
+// plain store. The mutex and condition variable are only for callers that wait
+// (EnclaveOptions::slot_wait) when none is free.
+//
+// A sole caller takes slot 0 without the compare-and-swap (~10 ns, a locked instruction, on the
+// path of every switchless call). While one host thread alone has called the enclave, no other
+// can race it for a slot, so it marks its call in `sole_busy` with a plain store and checks that
+// no other thread has come since. The thread that comes second (`Share`) announces itself in
+// `shared`, and membarrier(2) then runs a full memory barrier on every CPU running this process:
+// from then on the sole caller's takes see `shared` and use the compare-and-swap too, and a call
+// it had begun before shows in `sole_busy`, which every compare-and-swap taker of slot 0 checks.
+// Where membarrier is unavailable (an old kernel, a seccomp filter), every take is a
+// compare-and-swap. docs/performance.md, "A sole caller's slot", has the figures.
 struct Enclave::SlotPool {
   explicit SlotPool(uint32_t n) : free(n) {
     for (auto& f : free) f.store(1, std::memory_order_relaxed);
+    biased = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
   }
+  // Identifies the calling thread without a call.
+  static const void* Me() { return __builtin_thread_pointer(); }
+
   bool TryTake(uint32_t* slot) {
+    if (biased && shared.load(std::memory_order_relaxed) == 0) {
+      const void* sole_caller = sole.load(std::memory_order_relaxed);
+      if (sole_caller == Me() || (sole_caller == nullptr && ClaimSole())) {
+        sole_busy.store(1, std::memory_order_relaxed);
+        // No fence: the store may still be in this CPU's store buffer when `shared` is read,
+        // and Share's membarrier is what drains it.
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        if (shared.load(std::memory_order_relaxed) == 0) {
+          *slot = 0;
+          return true;
+        }
+        sole_busy.store(0, std::memory_order_release);
+      } else {
+        Share();
+      }
+    }
     // The lowest free slot: calls concentrate on few slot threads, and the others (on soft,
     // threads that spin before they sleep) stay asleep. With each host thread keeping a slot
     // of its own, two host threads on two cores made switchless calls about 7x slower.
@@ -29,6 +63,11 @@ struct Enclave::SlotPool {
       uint8_t one = 1;
       if (free[s].load(std::memory_order_relaxed) != 0 &&
           free[s].compare_exchange_strong(one, 0, std::memory_order_acquire, std::memory_order_relaxed)) {
+        // Slot 0 may be the sole caller's, taken before it saw `shared`.
+        if (s == 0 && sole_busy.load(std::memory_order_acquire) != 0) {
+          free[0].store(1, std::memory_order_release);
+          continue;
+        }
         *slot = s;
         return true;
       }
@@ -36,7 +75,10 @@ struct Enclave::SlotPool {
     return false;
   }
   void Give(uint32_t slot) {
-    free[slot].store(1, std::memory_order_release);
+    if (slot == 0 && sole_busy.load(std::memory_order_relaxed) != 0 && sole.load(std::memory_order_relaxed) == Me())
+      sole_busy.store(0, std::memory_order_release);  // the sole caller's take
+    else
+      free[slot].store(1, std::memory_order_release);
     // Without a fence between the store and this load, a waiter that registers at this very
     // moment may be missed; waiters therefore also look again every kPoll.
     if (waiters.load(std::memory_order_relaxed) != 0) WakeWaiter();
@@ -45,12 +87,34 @@ struct Enclave::SlotPool {
     std::lock_guard<std::mutex> lock(mu);
     cv.notify_one();
   }
+  // The first thread to call becomes the sole caller.
+  [[gnu::noinline]] bool ClaimSole() {
+    const void* none = nullptr;
+    return sole.compare_exchange_strong(none, Me(), std::memory_order_relaxed) || none == Me();
+  }
+  // A second thread has come: from now on every take is a compare-and-swap.
+  [[gnu::noinline, gnu::cold]] void Share() {
+    std::lock_guard<std::mutex> lock(share_mu);
+    if (shared.load(std::memory_order_relaxed) != 0) return;
+    shared.store(1, std::memory_order_seq_cst);
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+      // Registered, so this should not fail (a seccomp filter installed since?). Stand in for
+      // the barrier: the sole caller's stores leave its store buffer within nanoseconds, so a
+      // call of its in flight shows in `sole_busy` well within this wait.
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
 
   static constexpr std::chrono::milliseconds kPoll{1};
   std::vector<std::atomic<uint8_t>> free;  // 1 = the slot is free
   std::atomic<uint32_t> waiters{0};
   std::mutex mu;
   std::condition_variable cv;
+  bool biased = false;                   // membarrier registered: a sole caller may skip the CAS
+  std::atomic<const void*> sole{nullptr};  // the first thread that called (Me())
+  std::atomic<uint8_t> sole_busy{0};     // the sole caller holds slot 0 without having taken `free[0]`
+  std::atomic<uint8_t> shared{0};        // another thread has called: takes are compare-and-swaps
+  std::mutex share_mu;
 };
 
 namespace {

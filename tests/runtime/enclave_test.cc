@@ -209,6 +209,68 @@ TEST(Enclave, ConcurrentCallsEachFindTheirOwnSlot) {
   }
 }
 
+// While one thread alone has called, it takes slot 0 without a compare-and-swap (SlotPool's
+// sole caller). A second thread that comes while that call runs must not get slot 0 too (the
+// enclave would refuse it: "thread slot is busy"), and from then on both share the slots.
+TEST(Enclave, ASecondCallerNeverGetsTheSlotTheSoleCallerHolds) {
+  auto e = Load(RAW_ENCLAVE);  // NumTCS = 2
+  ASSERT_TRUE(e);
+  ASSERT_EQ(ReplyInt(e->Call(kHold, Frame(uint32_t{0}), 64)), 0);  // this thread is the sole caller
+  for (int round = 0; round < 2; ++round) {
+    // Round 0: this thread holds slot 0 as the sole caller; round 1: by compare-and-swap.
+    std::atomic<bool> holding{false};
+    int32_t second = -1;
+    std::thread other([&] {
+      while (!holding) std::this_thread::yield();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // into the call below
+      second = ReplyInt(e->Call(kHold, Frame(uint32_t{0}), 64));
+    });
+    holding = true;
+    EXPECT_EQ(ReplyInt(e->Call(kHold, Frame(uint32_t{300}), 64)), 0) << "round " << round;
+    other.join();
+    EXPECT_EQ(second, 1) << "round " << round;
+  }
+  // The other way round: a thread that is not the sole caller holds slot 0 now.
+  std::atomic<bool> holding{false};
+  std::thread other([&] {
+    holding = true;
+    EXPECT_EQ(ReplyInt(e->Call(kHold, Frame(uint32_t{300}), 64)), 0);
+  });
+  while (!holding) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(ReplyInt(e->Call(kHold, Frame(uint32_t{0}), 64)), 1);
+  other.join();
+}
+
+// A second thread arriving in the middle of the sole caller's stream of calls: every call of
+// both gets a slot of its own, and no slot is lost in the change (a slot left marked taken
+// would make later calls fail with "all 2 thread slots are busy").
+TEST(Enclave, CallsStayCorrectWhileASecondCallerArrivesMidStream) {
+  auto e = Load(RAW_ENCLAVE);  // NumTCS = 2
+  ASSERT_TRUE(e);
+  constexpr int kCalls = 20000;
+  std::atomic<int> first_done{0}, failures{0};
+  auto call = [&] {
+    uint32_t ms = 0;
+    uint8_t args[4], ret[4];
+    std::memcpy(args, &ms, sizeof ms);
+    int32_t slot = -1;
+    Status s = e->CallValues(kHold, args, sizeof args, ret, sizeof ret);
+    std::memcpy(&slot, ret, sizeof slot);
+    if (!s.ok() || (slot != 0 && slot != 1)) {
+      if (failures++ == 0) ADD_FAILURE() << s.ToString() << " slot " << slot;
+    }
+  };
+  std::thread first([&] {
+    for (int i = 0; i < kCalls; ++i, ++first_done) call();
+  });
+  while (first_done < kCalls / 4) std::this_thread::yield();
+  for (int i = 0; i < kCalls / 4; ++i) call();
+  first.join();
+  EXPECT_EQ(failures, 0);
+  for (int i = 0; i < 2; ++i) EXPECT_LE(ReplyInt(e->Call(kHold, Frame(uint32_t{0}), 64)), 1);
+}
+
 TEST(Enclave, RefusesImagesThatFailVerificationBeforeRunningThem) {
   auto dir = std::filesystem::temp_directory_path() / ("confide-rt-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
