@@ -30,7 +30,7 @@ namespace confide {
 // from then on the sole caller's takes see `shared` and use the compare-and-swap too, and a call
 // it had begun before shows in `sole_busy`, which every compare-and-swap taker of slot 0 checks.
 // Where membarrier is unavailable (an old kernel, a seccomp filter), every take is a
-// compare-and-swap. docs/performance.md, "A sole caller's slot", has the figures.
+// compare-and-swap. docs/performance.md, "Fewer calls and a sole caller's slot", has the figures.
 struct Enclave::SlotPool {
   explicit SlotPool(uint32_t n) : free(n) {
     for (auto& f : free) f.store(1, std::memory_order_relaxed);
@@ -42,7 +42,9 @@ struct Enclave::SlotPool {
   bool TryTake(uint32_t* slot) {
     if (biased && shared.load(std::memory_order_relaxed) == 0) {
       const void* sole_caller = sole.load(std::memory_order_relaxed);
-      if (sole_caller == Me() || (sole_caller == nullptr && ClaimSole())) {
+      if (sole_caller != Me() && !(sole_caller == nullptr && ClaimSole())) {
+        Share();
+      } else if (sole_busy.load(std::memory_order_relaxed) == 0) {  // else it holds slot 0 already (CallBuffers)
         sole_busy.store(1, std::memory_order_relaxed);
         // No fence: the store may still be in this CPU's store buffer when `shared` is read,
         // and Share's membarrier is what drains it.
@@ -52,8 +54,6 @@ struct Enclave::SlotPool {
           return true;
         }
         sole_busy.store(0, std::memory_order_release);
-      } else {
-        Share();
       }
     }
     // The lowest free slot: calls concentrate on few slot threads, and the others (on soft,

@@ -242,6 +242,20 @@ TEST(Enclave, ASecondCallerNeverGetsTheSlotTheSoleCallerHolds) {
   other.join();
 }
 
+// The sole caller may hold slot 0 in CallBuffers (a generated proxy's) while it makes another
+// call: that call takes another slot, as it would by compare-and-swap.
+TEST(Enclave, TheSoleCallerHoldingItsSlotInCallBuffersGetsAnotherForACall) {
+  auto e = Load(RAW_ENCLAVE);  // NumTCS = 2
+  ASSERT_TRUE(e);
+  ASSERT_EQ(ReplyInt(e->Call(kHold, Frame(uint32_t{0}), 64)), 0);  // this thread is the sole caller
+  {
+    CallBuffers held(*e);  // slot 0
+    EXPECT_EQ(ReplyInt(e->Call(kHold, Frame(uint32_t{0}), 64)), 1);
+    EXPECT_EQ(ReplyInt(e->Call(kHold, Frame(uint32_t{0}), 64)), 1);
+  }
+  EXPECT_EQ(ReplyInt(e->Call(kHold, Frame(uint32_t{0}), 64)), 0);
+}
+
 // A second thread arriving in the middle of the sole caller's stream of calls: every call of
 // both gets a slot of its own, and no slot is lost in the change (a slot left marked taken
 // would make later calls fail with "all 2 thread slots are busy").
