@@ -25,13 +25,17 @@ namespace confide {
 // A sole caller takes slot 0 without the compare-and-swap (~10 ns, a locked instruction, on the
 // path of every switchless call). While one host thread alone has called the enclave, no other
 // can race it for a slot, so it marks its call in `sole_busy` with a plain store and checks that
-// no other thread has come since. The thread that comes second (`Share`) announces itself in
-// `shared`, and membarrier(2) then runs a full memory barrier on every CPU running this process:
-// from then on the sole caller's takes see `shared` and use the compare-and-swap too, and a call
-// it had begun before shows in `sole_busy`, which every compare-and-swap taker of slot 0 checks.
-// Where membarrier is unavailable (an old kernel, a seccomp filter), every take is a
-// compare-and-swap. docs/performance.md, "Fewer calls and a sole caller's slot", has the figures.
+// no other thread has come since. A thread that comes later goes through `Share`: the first one
+// sets `shared` to kAnnounced, and membarrier(2) then runs a full memory barrier on every CPU
+// running this process, after which it sets kShared. From kAnnounced on the sole caller's takes
+// use the compare-and-swap; a call it had begun before shows in `sole_busy` once the barrier
+// has run, and a compare-and-swap taker of slot 0, which takes only at kShared (a thread that
+// sees kAnnounced waits in `Share` for the barrier), checks it. Where membarrier is unavailable
+// (an old kernel, a seccomp filter), every take is a compare-and-swap. A slot is given back by
+// the thread that took it. docs/performance.md, "Fewer calls and a sole caller's slot".
 struct Enclave::SlotPool {
+  enum : uint8_t { kSole = 0, kAnnounced = 1, kShared = 2 };  // `shared`
+
   explicit SlotPool(uint32_t n) : free(n) {
     for (auto& f : free) f.store(1, std::memory_order_relaxed);
     biased = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
@@ -40,16 +44,16 @@ struct Enclave::SlotPool {
   static const void* Me() { return __builtin_thread_pointer(); }
 
   bool TryTake(uint32_t* slot) {
-    if (biased && shared.load(std::memory_order_relaxed) == 0) {
+    if (biased && shared.load(std::memory_order_acquire) != kShared) {
       const void* sole_caller = sole.load(std::memory_order_relaxed);
       if (sole_caller != Me() && !(sole_caller == nullptr && ClaimSole())) {
         Share();
       } else if (sole_busy.load(std::memory_order_relaxed) == 0) {  // else it holds slot 0 already (CallBuffers)
         sole_busy.store(1, std::memory_order_relaxed);
-        // No fence: the store may still be in this CPU's store buffer when `shared` is read,
-        // and Share's membarrier is what drains it.
+        // No fence: the store may still wait in this CPU's store buffer while `shared` is read;
+        // Share's membarrier orders the two for the thread that sets `shared`.
         std::atomic_signal_fence(std::memory_order_seq_cst);
-        if (shared.load(std::memory_order_relaxed) == 0) {
+        if (shared.load(std::memory_order_relaxed) == kSole) {
           *slot = 0;
           return true;
         }
@@ -60,10 +64,12 @@ struct Enclave::SlotPool {
     // threads that spin before they sleep) stay asleep. With each host thread keeping a slot
     // of its own, two host threads on two cores made switchless calls about 7x slower.
     for (uint32_t s = 0; s < free.size(); ++s) {
+      // Slot 0 may be the sole caller's, taken before it saw `shared`: checked before the
+      // compare-and-swap too, so that a taker seldom holds it for nothing while another looks.
+      if (s == 0 && sole_busy.load(std::memory_order_acquire) != 0) continue;
       uint8_t one = 1;
       if (free[s].load(std::memory_order_relaxed) != 0 &&
           free[s].compare_exchange_strong(one, 0, std::memory_order_acquire, std::memory_order_relaxed)) {
-        // Slot 0 may be the sole caller's, taken before it saw `shared`.
         if (s == 0 && sole_busy.load(std::memory_order_acquire) != 0) {
           free[0].store(1, std::memory_order_release);
           continue;
@@ -92,17 +98,20 @@ struct Enclave::SlotPool {
     const void* none = nullptr;
     return sole.compare_exchange_strong(none, Me(), std::memory_order_relaxed) || none == Me();
   }
-  // A second thread has come: from now on every take is a compare-and-swap.
+  // Another thread has come: from now on every take is a compare-and-swap. Returns once the
+  // barrier has run (whichever thread ran it).
   [[gnu::noinline, gnu::cold]] void Share() {
     std::lock_guard<std::mutex> lock(share_mu);
-    if (shared.load(std::memory_order_relaxed) != 0) return;
-    shared.store(1, std::memory_order_seq_cst);
+    if (shared.load(std::memory_order_relaxed) == kShared) return;
+    shared.store(kAnnounced, std::memory_order_seq_cst);
     if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
-      // Registered, so this should not fail (a seccomp filter installed since?). Stand in for
-      // the barrier: the sole caller's stores leave its store buffer within nanoseconds, so a
-      // call of its in flight shows in `sole_busy` well within this wait.
+      // Registered, so this should not fail (ENOMEM, or a seccomp filter installed since). A
+      // heuristic stands in for the barrier: a store leaves a CPU's store buffer within
+      // nanoseconds, so a call the sole caller began before shows in `sole_busy` well within
+      // this wait.
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    shared.store(kShared, std::memory_order_release);
   }
 
   static constexpr std::chrono::milliseconds kPoll{1};
@@ -110,10 +119,10 @@ struct Enclave::SlotPool {
   std::atomic<uint32_t> waiters{0};
   std::mutex mu;
   std::condition_variable cv;
-  bool biased = false;                   // membarrier registered: a sole caller may skip the CAS
+  bool biased = false;                     // membarrier registered: a sole caller may skip the CAS
   std::atomic<const void*> sole{nullptr};  // the first thread that called (Me())
-  std::atomic<uint8_t> sole_busy{0};     // the sole caller holds slot 0 without having taken `free[0]`
-  std::atomic<uint8_t> shared{0};        // another thread has called: takes are compare-and-swaps
+  std::atomic<uint8_t> sole_busy{0};       // the sole caller holds slot 0 without having taken `free[0]`
+  std::atomic<uint8_t> shared{kSole};      // kSole, kAnnounced (barrier running), kShared
   std::mutex share_mu;
 };
 

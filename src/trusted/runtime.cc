@@ -224,7 +224,8 @@ int32_t Dispatch(uint32_t slot, uint32_t id, uint8_t* in, size_t in_len, uint8_t
 
 // Runs value ecall `e` on slot `s` once it was admitted: its arguments are copied onto this
 // thread's stack, which is enclave memory, before anything reads them. Inline, with TakeSlot
-// and Guarded, so that CallValues's common case makes one call, the handler's.
+// and Guarded, so that CallValues's common case calls out only to the handler (and to copy and
+// wipe arguments, where there are any).
 [[gnu::always_inline]] inline int32_t RunValues(Slot& s, uint32_t id, const abi::EcallInfo& e, bool nested,
                                                 uint8_t* in, size_t in_len, uint8_t* out, size_t cap,
                                                 size_t* out_len) {

@@ -120,6 +120,10 @@ TEST(Channel, TheSlotThreadsBackOffIsTheFlagsHighByteBounded) {
 TEST(Channel, CurrentCpuFollowsTheThreadToEachCpuItIsPinnedTo) {
   cpu_set_t allowed;
   ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  struct Restore {  // the mask comes back however the test ends
+    cpu_set_t& mask;
+    ~Restore() { sched_setaffinity(0, sizeof mask, &mask); }
+  } restore{allowed};
   int visited = 0;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (!CPU_ISSET(cpu, &allowed)) continue;
@@ -131,7 +135,6 @@ TEST(Channel, CurrentCpuFollowsTheThreadToEachCpuItIsPinnedTo) {
     EXPECT_EQ(CurrentCpu(), sched_getcpu());
     ++visited;
   }
-  ASSERT_EQ(sched_setaffinity(0, sizeof allowed, &allowed), 0);
   EXPECT_GE(visited, 1);
 }
 
