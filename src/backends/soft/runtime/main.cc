@@ -433,9 +433,9 @@ void WriteError(uint32_t slot, Code code, const char* msg) {
   g.control[slot]->code = static_cast<int32_t>(code);
 }
 
-// Runs the ecall waiting in `slot` and publishes its reply. Returns whether the host was
-// asleep (had to be woken for the reply).
-bool ServeEcall(uint32_t slot) {
+// Runs the ecall waiting in `slot` and publishes its reply; `flags` are the request's, read
+// with it. Returns whether the host was asleep (had to be woken for the reply).
+bool ServeEcall(uint32_t slot, uint16_t flags) {
   ParkIfResponding();
   SlotControl& c = *g.control[slot];
   uint32_t id = Load32(&c.call_id);
@@ -459,7 +459,7 @@ bool ServeEcall(uint32_t slot) {
       c.code = code;
     }
   }
-  return PublishState(c, Side::kEnclave, SlotState::kEcallReply, (Flags(slot) & kDemote) != 0);
+  return PublishState(c, Side::kEnclave, SlotState::kEcallReply, (flags & kDemote) != 0);
 }
 
 // The host moves a slot's hot line between calls (HandOffTuner): the slot goes on at the line in
@@ -509,7 +509,7 @@ int32_t HostOcall(void*, uint32_t slot, uint32_t id, uint8_t* in, size_t in_len,
     ParkIfResponding();
     CheckWatchdog();
     if (static_cast<SlotState>(c.state.load(std::memory_order_acquire)) == SlotState::kEcallRequest) {
-      ServeEcall(slot);  // a nested ecall from the host's ocall handler; the trusted runtime admits it or not
+      ServeEcall(slot, Flags(slot));  // a nested ecall from the host's ocall handler; the trusted runtime admits it or not
       continue;
     }
     break;
@@ -708,7 +708,7 @@ void* SlotMain(void* arg) {
     slept_before_move = false;
     flags = Flags(slot);
     host_cpu = __atomic_load_n(&c.host_cpu, __ATOMIC_RELAXED);
-    woke_host = ServeEcall(slot);
+    woke_host = ServeEcall(slot, flags);
     replied = !woke_host;
   }
   return nullptr;
